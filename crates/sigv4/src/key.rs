@@ -1,0 +1,116 @@
+use crate::{ALGORITHM, AmzDate, SecretKey};
+use aws_lc_rs::{digest, hmac};
+use std::fmt;
+
+/// The credential scope `<date>/<region>/<service>/aws4_request`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scope {
+    /// `yyyymmdd`.
+    pub date: String,
+    /// The region the client signed for.
+    pub region: String,
+    /// The service the client signed for (`sts`, `iam`, …).
+    pub service: String,
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}/{}/{}/aws4_request",
+            self.date, self.region, self.service
+        )
+    }
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use fmt::Write;
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+pub(crate) fn sha256_hex(data: &[u8]) -> String {
+    hex(digest::digest(&digest::SHA256, data).as_ref())
+}
+
+fn hmac_sign(key: &[u8], data: &[u8]) -> hmac::Tag {
+    hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, key), data)
+}
+
+fn signing_key_tag(secret: &SecretKey, scope: &Scope) -> hmac::Tag {
+    let seed = format!("AWS4{}", secret.expose());
+    let k_date = hmac_sign(seed.as_bytes(), scope.date.as_bytes());
+    let k_region = hmac_sign(k_date.as_ref(), scope.region.as_bytes());
+    let k_service = hmac_sign(k_region.as_ref(), scope.service.as_bytes());
+    hmac_sign(k_service.as_ref(), b"aws4_request")
+}
+
+/// Derives the signing key `kSigning` of the scope.
+pub(crate) fn signing_key(secret: &SecretKey, scope: &Scope) -> hmac::Key {
+    hmac::Key::new(hmac::HMAC_SHA256, signing_key_tag(secret, scope).as_ref())
+}
+
+/// The signing key in hex, for the published known-answer vectors (and nothing else: the key
+/// is as sensitive as the secret for the day and scope it covers).
+pub fn signing_key_hex(secret: &SecretKey, scope: &Scope) -> String {
+    hex(signing_key_tag(secret, scope).as_ref())
+}
+
+/// The string to sign for a canonical request.
+pub(crate) fn string_to_sign(time: &AmzDate, scope: &Scope, canonical_request: &str) -> String {
+    format!(
+        "{ALGORITHM}\n{time}\n{scope}\n{}",
+        sha256_hex(canonical_request.as_bytes())
+    )
+}
+
+/// The hex signature of a string to sign.
+pub(crate) fn signature(secret: &SecretKey, scope: &Scope, string_to_sign: &str) -> String {
+    hex(hmac::sign(&signing_key(secret, scope), string_to_sign.as_bytes()).as_ref())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope(date: &str, region: &str, service: &str) -> Scope {
+        Scope {
+            date: date.into(),
+            region: region.into(),
+            service: service.into(),
+        }
+    }
+
+    fn example_secret() -> SecretKey {
+        SecretKey::new("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into())
+    }
+
+    // Spec §2.9 K1, K2, S1, S2.
+    #[test]
+    fn signing_key_known_answers() {
+        let cases = [
+            (
+                scope("20150830", "us-east-1", "iam"),
+                "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9",
+            ),
+            (
+                scope("20120215", "us-east-1", "iam"),
+                "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d",
+            ),
+            (
+                scope("20150830", "us-east-1", "sts"),
+                "a9d028e9e96178f3ed6acfa66eff308447119de7ba1dd1dc7b666bbcb5686dfd",
+            ),
+            (
+                scope("20150830", "us-west-2", "sts"),
+                "46e24bfc170074733cea62f9504a4f43d55bd643a2fca031124f5eccd5ba9d17",
+            ),
+        ];
+        for (s, expected) in cases {
+            assert_eq!(signing_key_hex(&example_secret(), &s), expected, "{s}");
+        }
+    }
+}
