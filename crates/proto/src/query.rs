@@ -1,0 +1,122 @@
+//! Query-protocol parameters: the form body and the query string, decoded strictly.
+
+use crate::{ApiError, ErrorCode};
+
+/// The decoded parameters of one request, in wire order, each name at most once.
+#[derive(Clone, Debug, Default)]
+pub struct Params {
+    pairs: Vec<(String, String)>,
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Decodes one `x-www-form-urlencoded` component; `None` on a bad `%` escape or invalid UTF-8.
+fn decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hi = hex_value(*bytes.get(i + 1)?)?;
+                let lo = hex_value(*bytes.get(i + 2)?)?;
+                out.push(hi << 4 | lo);
+                i += 2;
+            }
+            other => out.push(other),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+fn decode_into(
+    raw: &str,
+    pairs: &mut Vec<(String, String)>,
+    from_body: bool,
+) -> Result<(), ApiError> {
+    let malformed = || {
+        ApiError::new(
+            ErrorCode::MalformedQueryString,
+            "The request could not be decoded: invalid percent-encoding or UTF-8.",
+        )
+    };
+    let mut seen_here: Vec<String> = Vec::new();
+    for item in raw.split('&').filter(|i| !i.is_empty()) {
+        let (name, value) = item.split_once('=').unwrap_or((item, ""));
+        let name = decode(name).ok_or_else(malformed)?;
+        let value = decode(value).ok_or_else(malformed)?;
+        if seen_here.contains(&name) {
+            return Err(ApiError::new(
+                ErrorCode::ValidationError,
+                format!("Duplicate parameter: {name}"),
+            ));
+        }
+        seen_here.push(name.clone());
+        match pairs.iter_mut().find(|(n, _)| *n == name) {
+            // The body wins over the query string (spec §1.1).
+            Some(existing) if from_body => existing.1 = value,
+            Some(_) => {}
+            None => pairs.push((name, value)),
+        }
+    }
+    Ok(())
+}
+
+impl Params {
+    /// Merges the query string and (for form POSTs) the body.
+    pub fn decode(query: &str, body: &str) -> Result<Self, ApiError> {
+        let mut pairs = Vec::new();
+        decode_into(query, &mut pairs, false)?;
+        decode_into(body, &mut pairs, true)?;
+        Ok(Self { pairs })
+    }
+
+    /// The value of a parameter.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merges_query_and_body_with_body_winning() {
+        let p = Params::decode("Action=A&X=q", "X=b&Y=%2B+1").unwrap();
+        assert_eq!(p.get("Action"), Some("A"));
+        assert_eq!(p.get("X"), Some("b"));
+        assert_eq!(p.get("Y"), Some("+ 1"));
+        assert_eq!(p.get("Z"), None);
+    }
+
+    #[test]
+    fn duplicate_names_in_one_source_are_refused() {
+        let e = Params::decode("", "Version=1&Version=1").unwrap_err();
+        assert_eq!(e.code, ErrorCode::ValidationError);
+        assert_eq!(e.message, "Duplicate parameter: Version");
+    }
+
+    #[test]
+    fn bad_escapes_and_utf8_are_malformed() {
+        for bad in ["A=%zz", "A=%4", "A=%ff"] {
+            assert_eq!(
+                Params::decode("", bad).unwrap_err().code,
+                ErrorCode::MalformedQueryString,
+                "{bad}"
+            );
+        }
+    }
+}

@@ -1,0 +1,535 @@
+//! The STS API (version 2011-06-15): its actions, typed requests validated to the model's limits,
+//! and the XML encoding of results.
+
+use crate::query::Params;
+use crate::validate::Violations;
+use crate::xml::{XmlWriter, escape};
+use crate::{AccessKeyId, AccountId, ApiError, ErrorCode};
+use std::fmt;
+use tessera_sigv4::SecretKey;
+use time::OffsetDateTime;
+use time::format_description::FormatItem;
+use time::macros::format_description;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+/// The only API version STS has.
+pub const VERSION: &str = "2011-06-15";
+/// The XML namespace of every STS response.
+pub const NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
+
+/// The eleven STS actions, by their wire names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// `AssumeRole`.
+    AssumeRole,
+    /// `AssumeRoleWithSAML`.
+    AssumeRoleWithSaml,
+    /// `AssumeRoleWithWebIdentity`.
+    AssumeRoleWithWebIdentity,
+    /// `AssumeRoot`.
+    AssumeRoot,
+    /// `DecodeAuthorizationMessage`.
+    DecodeAuthorizationMessage,
+    /// `GetAccessKeyInfo`.
+    GetAccessKeyInfo,
+    /// `GetCallerIdentity`.
+    GetCallerIdentity,
+    /// `GetDelegatedAccessToken`.
+    GetDelegatedAccessToken,
+    /// `GetFederationToken`.
+    GetFederationToken,
+    /// `GetSessionToken`.
+    GetSessionToken,
+    /// `GetWebIdentityToken`.
+    GetWebIdentityToken,
+}
+
+const ACTIONS: [(Action, &str); 11] = [
+    (Action::AssumeRole, "AssumeRole"),
+    (Action::AssumeRoleWithSaml, "AssumeRoleWithSAML"),
+    (
+        Action::AssumeRoleWithWebIdentity,
+        "AssumeRoleWithWebIdentity",
+    ),
+    (Action::AssumeRoot, "AssumeRoot"),
+    (
+        Action::DecodeAuthorizationMessage,
+        "DecodeAuthorizationMessage",
+    ),
+    (Action::GetAccessKeyInfo, "GetAccessKeyInfo"),
+    (Action::GetCallerIdentity, "GetCallerIdentity"),
+    (Action::GetDelegatedAccessToken, "GetDelegatedAccessToken"),
+    (Action::GetFederationToken, "GetFederationToken"),
+    (Action::GetSessionToken, "GetSessionToken"),
+    (Action::GetWebIdentityToken, "GetWebIdentityToken"),
+];
+
+impl Action {
+    /// Looks up an action by its exact (case-sensitive) wire name.
+    pub fn parse(name: &str) -> Option<Self> {
+        ACTIONS.iter().find(|(_, n)| *n == name).map(|(a, _)| *a)
+    }
+
+    /// The wire name.
+    pub fn name(self) -> &'static str {
+        ACTIONS
+            .iter()
+            .find(|(a, _)| *a == self)
+            .map_or("", |(_, n)| n)
+    }
+
+    /// Whether the action needs a SigV4 signature (all but the two federation actions, whose
+    /// token or assertion is the credential).
+    pub fn needs_signature(self) -> bool {
+        !matches!(
+            self,
+            Self::AssumeRoleWithSaml | Self::AssumeRoleWithWebIdentity
+        )
+    }
+}
+
+/// Resolves `Action` and `Version` (spec §1.2): `MissingAction`, or `InvalidAction` for an
+/// unknown action or a version other than 2011-06-15.
+pub fn resolve_action(params: &Params) -> Result<Action, ApiError> {
+    let name = params
+        .get("Action")
+        .ok_or_else(|| ApiError::new(ErrorCode::MissingAction, "Missing Action"))?;
+    let version = params.get("Version").unwrap_or_default();
+    match Action::parse(name) {
+        Some(action) if version == VERSION => Ok(action),
+        _ => Err(ApiError::new(
+            ErrorCode::InvalidAction,
+            format!(
+                "Could not find operation {name} for version {}",
+                if version.is_empty() {
+                    "NO_VERSION_SPECIFIED"
+                } else {
+                    version
+                }
+            ),
+        )),
+    }
+}
+
+/// A session duration that is within `MIN..=MAX` seconds by construction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DurationSeconds<const MIN: u32, const MAX: u32>(u32);
+
+impl<const MIN: u32, const MAX: u32> DurationSeconds<MIN, MAX> {
+    /// `None` unless `MIN <= secs <= MAX`.
+    pub fn new(secs: u32) -> Option<Self> {
+        (MIN..=MAX).contains(&secs).then_some(Self(secs))
+    }
+
+    /// The number of seconds.
+    pub fn get(self) -> u32 {
+        self.0
+    }
+
+    fn read(v: &mut Violations, params: &Params, name: &str, path: &str) -> Option<Self> {
+        v.integer(params.get(name), path, i64::from(MIN), i64::from(MAX))
+            .and_then(|n| u32::try_from(n).ok())
+            .and_then(Self::new)
+    }
+}
+
+/// The MFA device serial and the code from it, always supplied together.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mfa {
+    /// The device ARN or hardware serial.
+    pub serial_number: String,
+    /// Six digits.
+    pub token_code: String,
+}
+
+fn is_word(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+fn read_mfa(v: &mut Violations, params: &Params) -> Option<Mfa> {
+    let serial = params.get("SerialNumber");
+    let code = params.get("TokenCode");
+    if let Some(s) = serial {
+        v.length(s, "serialNumber", 9, 256);
+        v.pattern(s, "serialNumber", "[\\w+=/:,.@-]*", |c| {
+            is_word(c) || "+=/:,.@-".contains(c)
+        });
+    }
+    if let Some(c) = code {
+        v.length(c, "tokenCode", 6, 6);
+        v.pattern(c, "tokenCode", "[\\d]*", |ch| ch.is_ascii_digit());
+    }
+    match (serial, code) {
+        (Some(s), Some(c)) => Some(Mfa {
+            serial_number: s.to_owned(),
+            token_code: c.to_owned(),
+        }),
+        (Some(_), None) => {
+            v.missing("tokenCode");
+            None
+        }
+        (None, Some(_)) => {
+            v.missing("serialNumber");
+            None
+        }
+        (None, None) => None,
+    }
+}
+
+/// `GetSessionToken` parameters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GetSessionToken {
+    /// Requested duration; the default depends on the caller (43200 for users, 3600 for root).
+    pub duration: Option<DurationSeconds<900, 129_600>>,
+    /// MFA, when the caller authenticates with a device.
+    pub mfa: Option<Mfa>,
+}
+
+/// `GetAccessKeyInfo` parameters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GetAccessKeyInfo {
+    /// The key to look up, as given (16–128 word characters; it may be any AWS-shaped id).
+    pub access_key_id: String,
+}
+
+/// A validated STS request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Request {
+    /// `GetCallerIdentity`.
+    GetCallerIdentity,
+    /// `GetSessionToken`.
+    GetSessionToken(GetSessionToken),
+    /// `GetAccessKeyInfo`.
+    GetAccessKeyInfo(GetAccessKeyInfo),
+}
+
+/// Decodes and validates the parameters of `action`. Every constraint violation is reported
+/// together; actions this server does not implement yet give `NotImplemented`.
+pub fn decode(action: Action, params: &Params) -> Result<Request, ApiError> {
+    let mut v = Violations::new();
+    let request = match action {
+        Action::GetCallerIdentity => Request::GetCallerIdentity,
+        Action::GetSessionToken => Request::GetSessionToken(GetSessionToken {
+            duration: DurationSeconds::read(&mut v, params, "DurationSeconds", "durationSeconds"),
+            mfa: read_mfa(&mut v, params),
+        }),
+        Action::GetAccessKeyInfo => {
+            let id = params.get("AccessKeyId");
+            match id {
+                Some(id) => {
+                    v.length(id, "accessKeyId", 16, 128);
+                    v.pattern(id, "accessKeyId", "[\\w]*", is_word);
+                }
+                None => v.missing("accessKeyId"),
+            }
+            Request::GetAccessKeyInfo(GetAccessKeyInfo {
+                access_key_id: id.unwrap_or_default().to_owned(),
+            })
+        }
+        Action::AssumeRole
+        | Action::AssumeRoleWithSaml
+        | Action::AssumeRoleWithWebIdentity
+        | Action::AssumeRoot
+        | Action::DecodeAuthorizationMessage
+        | Action::GetDelegatedAccessToken
+        | Action::GetFederationToken
+        | Action::GetWebIdentityToken => {
+            return Err(ApiError::new(
+                ErrorCode::NotImplemented,
+                format!("{} is not implemented by this server yet.", action.name()),
+            ));
+        }
+    };
+    v.finish()?;
+    Ok(request)
+}
+
+/// A session token: opaque to clients, a bearer secret to us, so never printed whole.
+#[derive(Clone, Zeroize, ZeroizeOnDrop, PartialEq, Eq)]
+pub struct SessionToken(String);
+
+impl SessionToken {
+    /// Wraps a token.
+    pub fn new(token: String) -> Self {
+        Self(token)
+    }
+
+    /// The token itself, for the response body and for opening it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SessionToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let head: String = self.0.chars().take(8).collect();
+        write!(f, "SessionToken({head}…<{} bytes>)", self.0.len())
+    }
+}
+
+/// Temporary credentials as returned by every credential-issuing action.
+#[derive(Clone, Debug)]
+pub struct Credentials {
+    /// `ASIA…`.
+    pub access_key_id: AccessKeyId,
+    /// The temporary secret.
+    pub secret_access_key: SecretKey,
+    /// The session token.
+    pub session_token: SessionToken,
+    /// When the credentials stop working.
+    pub expiration: OffsetDateTime,
+}
+
+/// A successful STS result.
+#[derive(Clone, Debug)]
+pub enum Response {
+    /// `GetCallerIdentity`.
+    CallerIdentity {
+        /// The caller's ARN.
+        arn: String,
+        /// The caller's `aws:userid`.
+        user_id: String,
+        /// The caller's account.
+        account: AccountId,
+    },
+    /// `GetSessionToken`.
+    SessionToken(Credentials),
+    /// `GetAccessKeyInfo`.
+    AccessKeyInfo {
+        /// The account that owns the key.
+        account: AccountId,
+    },
+}
+
+const TIMESTAMP: &[FormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+
+/// Formats a timestamp as STS does (`2019-11-01T20:26:47Z`).
+pub fn format_timestamp(t: OffsetDateTime) -> String {
+    t.to_offset(time::UtcOffset::UTC)
+        .format(TIMESTAMP)
+        .unwrap_or_default()
+}
+
+fn write_credentials(w: &mut XmlWriter, c: &Credentials) {
+    w.open("Credentials");
+    w.text_element("AccessKeyId", c.access_key_id.as_str());
+    w.text_element("SecretAccessKey", c.secret_access_key.expose());
+    w.text_element("SessionToken", c.session_token.expose());
+    w.text_element("Expiration", &format_timestamp(c.expiration));
+    w.close("Credentials");
+}
+
+impl Response {
+    fn action(&self) -> Action {
+        match self {
+            Self::CallerIdentity { .. } => Action::GetCallerIdentity,
+            Self::SessionToken(_) => Action::GetSessionToken,
+            Self::AccessKeyInfo { .. } => Action::GetAccessKeyInfo,
+        }
+    }
+
+    /// The `<{Action}Response>` document.
+    pub fn to_xml(&self, request_id: &str) -> String {
+        let name = self.action().name();
+        let mut w = XmlWriter::new();
+        w.raw(&format!("<{name}Response xmlns=\"{}\">", escape(NAMESPACE)));
+        w.open(&format!("{name}Result"));
+        match self {
+            Self::CallerIdentity {
+                arn,
+                user_id,
+                account,
+            } => {
+                w.text_element("UserId", user_id);
+                w.text_element("Account", &account.to_string());
+                w.text_element("Arn", arn);
+            }
+            Self::SessionToken(c) => write_credentials(&mut w, c),
+            Self::AccessKeyInfo { account } => w.text_element("Account", &account.to_string()),
+        }
+        w.close(&format!("{name}Result"));
+        w.open("ResponseMetadata");
+        w.text_element("RequestId", request_id);
+        w.close("ResponseMetadata");
+        w.close(&format!("{name}Response"));
+        w.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(body: &str) -> Params {
+        Params::decode("", body).unwrap()
+    }
+
+    #[test]
+    fn action_and_version_resolution() {
+        assert_eq!(
+            resolve_action(&params("Action=GetCallerIdentity&Version=2011-06-15")),
+            Ok(Action::GetCallerIdentity)
+        );
+        assert_eq!(
+            resolve_action(&params("Version=2011-06-15"))
+                .unwrap_err()
+                .code,
+            ErrorCode::MissingAction
+        );
+        let e = resolve_action(&params("Action=getcalleridentity&Version=2011-06-15")).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidAction);
+        assert_eq!(
+            e.message,
+            "Could not find operation getcalleridentity for version 2011-06-15"
+        );
+        assert_eq!(
+            resolve_action(&params("Action=GetCallerIdentity&Version=2010-05-08"))
+                .unwrap_err()
+                .code,
+            ErrorCode::InvalidAction
+        );
+        assert_eq!(
+            resolve_action(&params("Action=GetCallerIdentity"))
+                .unwrap_err()
+                .code,
+            ErrorCode::InvalidAction
+        );
+    }
+
+    #[test]
+    fn every_action_name_round_trips() {
+        for (action, name) in ACTIONS {
+            assert_eq!(Action::parse(name), Some(action));
+            assert_eq!(action.name(), name);
+        }
+        assert!(!Action::AssumeRoleWithSaml.needs_signature());
+        assert!(Action::GetCallerIdentity.needs_signature());
+    }
+
+    #[test]
+    fn session_token_duration_limits() {
+        let ok = decode(Action::GetSessionToken, &params("DurationSeconds=900")).unwrap();
+        assert_eq!(
+            ok,
+            Request::GetSessionToken(GetSessionToken {
+                duration: DurationSeconds::new(900),
+                mfa: None
+            })
+        );
+        for (value, rule) in [
+            ("899", "greater than or equal to 900"),
+            ("129601", "less than or equal to 129600"),
+            ("x", "be an integer"),
+        ] {
+            let e = decode(
+                Action::GetSessionToken,
+                &params(&format!("DurationSeconds={value}")),
+            )
+            .unwrap_err();
+            assert_eq!(e.code, ErrorCode::ValidationError);
+            assert!(e.message.contains(rule), "{}", e.message);
+            assert!(
+                e.message
+                    .contains(&format!("Value '{value}' at 'durationSeconds'")),
+                "{}",
+                e.message
+            );
+        }
+    }
+
+    #[test]
+    fn mfa_parameters_are_checked_for_format_and_pairing() {
+        let ok = decode(
+            Action::GetSessionToken,
+            &params(
+                "SerialNumber=arn%3Aaws%3Aiam%3A%3A111122223333%3Amfa%2Falice&TokenCode=123456",
+            ),
+        )
+        .unwrap();
+        assert!(matches!(
+            ok,
+            Request::GetSessionToken(GetSessionToken { mfa: Some(_), .. })
+        ));
+        for (body, needle) in [
+            (
+                "SerialNumber=GAHT12345678&TokenCode=12345",
+                "have length greater than or equal to 6",
+            ),
+            (
+                "SerialNumber=GAHT12345678&TokenCode=12345a",
+                "satisfy regular expression pattern: [\\d]*",
+            ),
+            (
+                "SerialNumber=short&TokenCode=123456",
+                "have length greater than or equal to 9",
+            ),
+            (
+                "SerialNumber=GAHT%2012345678&TokenCode=123456",
+                "[\\w+=/:,.@-]*",
+            ),
+            ("SerialNumber=GAHT12345678", "Value null at 'tokenCode'"),
+            ("TokenCode=123456", "Value null at 'serialNumber'"),
+        ] {
+            let e = decode(Action::GetSessionToken, &params(body)).unwrap_err();
+            assert!(e.message.contains(needle), "{body}: {}", e.message);
+        }
+        let two = decode(
+            Action::GetSessionToken,
+            &params("DurationSeconds=1&SerialNumber=GAHT12345678&TokenCode=12"),
+        )
+        .unwrap_err();
+        assert!(
+            two.message.starts_with("2 validation errors detected:"),
+            "{}",
+            two.message
+        );
+    }
+
+    #[test]
+    fn access_key_info_needs_a_well_formed_id() {
+        let e = decode(Action::GetAccessKeyInfo, &params("")).unwrap_err();
+        assert_eq!(
+            e.message,
+            "1 validation error detected: Value null at 'accessKeyId' failed to satisfy constraint: Member must not be null"
+        );
+        let e = decode(Action::GetAccessKeyInfo, &params("AccessKeyId=AKIA1")).unwrap_err();
+        assert!(
+            e.message
+                .contains("Member must have length greater than or equal to 16")
+        );
+        let e = decode(
+            Action::GetAccessKeyInfo,
+            &params("AccessKeyId=AKIAIOSFODNN7EXAM-LE"),
+        )
+        .unwrap_err();
+        assert!(e.message.contains("pattern"));
+    }
+
+    #[test]
+    fn unimplemented_actions_say_so() {
+        assert_eq!(
+            decode(Action::AssumeRole, &params("")).unwrap_err().code,
+            ErrorCode::NotImplemented
+        );
+    }
+
+    #[test]
+    fn caller_identity_xml() {
+        let r = Response::CallerIdentity {
+            arn: "arn:aws:iam::000000000001:user/a&b".into(),
+            user_id: "AIDA".into(),
+            account: AccountId::from_u64(1).unwrap(),
+        };
+        assert_eq!(
+            r.to_xml("rid"),
+            "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult><UserId>AIDA</UserId><Account>000000000001</Account><Arn>arn:aws:iam::000000000001:user/a&amp;b</Arn></GetCallerIdentityResult><ResponseMetadata><RequestId>rid</RequestId></ResponseMetadata></GetCallerIdentityResponse>"
+        );
+    }
+
+    #[test]
+    fn session_token_debug_is_redacted() {
+        let t = SessionToken::new("ABCDEFGHIJKLMNOP".into());
+        assert_eq!(format!("{t:?}"), "SessionToken(ABCDEFGH…<16 bytes>)");
+    }
+}

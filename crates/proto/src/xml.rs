@@ -1,0 +1,50 @@
+//! A small XML writer for Query-protocol responses: elements and escaped text, nothing else.
+
+/// Escapes text for element content and attribute values.
+pub fn escape(s: &str) -> std::borrow::Cow<'_, str> {
+    quick_xml::escape::escape(s)
+}
+
+/// Builds a response document as one string.
+#[derive(Default)]
+pub struct XmlWriter {
+    out: String,
+}
+
+impl XmlWriter {
+    /// An empty document.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends trusted markup (an opening tag with attributes).
+    pub fn raw(&mut self, markup: &str) {
+        self.out.push_str(markup);
+    }
+
+    /// `<name>`.
+    pub fn open(&mut self, name: &str) {
+        self.out.push('<');
+        self.out.push_str(name);
+        self.out.push('>');
+    }
+
+    /// `</name>`.
+    pub fn close(&mut self, name: &str) {
+        self.out.push_str("</");
+        self.out.push_str(name);
+        self.out.push('>');
+    }
+
+    /// `<name>escaped text</name>`.
+    pub fn text_element(&mut self, name: &str, text: &str) {
+        self.open(name);
+        self.out.push_str(&escape(text));
+        self.close(name);
+    }
+
+    /// The document.
+    pub fn finish(self) -> String {
+        self.out
+    }
+}
