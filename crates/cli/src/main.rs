@@ -1,0 +1,182 @@
+//! `tessera`: runs the server and administers its data directory.
+
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tessera_server::config::Config;
+
+/// Tessera: a self-hosted, AWS-compatible Security Token Service.
+#[derive(Parser)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options shared by every command that opens a data directory.
+#[derive(clap::Args)]
+struct StoreArgs {
+    /// TOML configuration file (every key can also be set with a TESSERA_* variable).
+    #[arg(long, env = "TESSERA_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data directory: store, master key, admin credentials, audit log [default: ./tessera-data].
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the server. On the first start it creates an account and an administrator and
+    /// prints the administrator's access key once.
+    ///
+    /// Example: tessera serve --listen 127.0.0.1:8470 --data-dir ./tessera-data
+    Serve {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Address to listen on [default: 127.0.0.1:8470].
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// Region this server presents as; SigV4 scopes for it and us-east-1 are accepted.
+        #[arg(long)]
+        region: Option<String>,
+        /// Account id to create on first start (12 digits; random if unset).
+        #[arg(long)]
+        account_id: Option<String>,
+        /// Use fixed, publicly documented test credentials on first start. Never for real use.
+        #[arg(long)]
+        dev: bool,
+        /// Log format on stderr.
+        #[arg(long, value_enum, default_value = "text")]
+        log_format: LogFormat,
+    },
+    /// Manage the key ring that seals session tokens.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Add a new sealing key. Tokens sealed by the previous key keep verifying until they
+    /// expire. A running server picks the new key up on SIGHUP or restart.
+    ///
+    /// Example: tessera keys rotate --data-dir ./tessera-data
+    Rotate {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+fn load_config(store: &StoreArgs) -> Result<Config, String> {
+    let mut config = Config::load(store.config.as_deref()).map_err(|e| e.to_string())?;
+    if let Some(dir) = &store.data_dir {
+        config.data_dir.clone_from(dir);
+    }
+    Ok(config)
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+    tracing::info!("shutting down");
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Serve {
+            store,
+            listen,
+            region,
+            account_id,
+            dev,
+            log_format,
+        } => {
+            init_logging(log_format);
+            let mut config = load_config(&store)?;
+            if let Some(l) = listen {
+                config.listen = l;
+            }
+            if let Some(r) = region {
+                config.region = r;
+            }
+            if account_id.is_some() {
+                config.account_id = account_id;
+            }
+            config.dev |= dev;
+            tessera_server::run(config, shutdown_signal(), |line| println!("{line}"))
+                .await
+                .map_err(|e| e.to_string())
+        }
+        Command::Keys {
+            command: KeysCommand::Rotate { store },
+        } => {
+            let config = load_config(&store)?;
+            let id = tessera_server::rotate_keys(&config)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "Ring key {id} now seals new session tokens; earlier keys verify until their tokens expire."
+            );
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("tessera: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tessera: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

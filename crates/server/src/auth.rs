@@ -1,0 +1,125 @@
+//! Authentication (spec §2): SigV4 in AWS's check order, then credential resolution to a
+//! [`Caller`].
+
+use crate::keyring::KeyRing;
+use crate::principal::{Caller, Credential, Identity};
+use crate::snapshot::{KeyOwner, Snapshot};
+use crate::tokens::{self, SessionPrincipal, TokenError};
+use tessera_proto::{AccessKeyId, AccountId, KeyKind};
+use tessera_sigv4::verify::{self, Claim};
+use tessera_sigv4::{AmzDate, HttpRequest, SecretKey};
+use time::Duration;
+
+/// Why a request was not authenticated. One variant per reason (spec §2.8).
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// No signature at all.
+    #[error("missing authentication")]
+    Missing,
+    /// Syntax, scope, time or HMAC failure.
+    #[error(transparent)]
+    Signature(#[from] tessera_sigv4::Error),
+    /// The access key id is not one we issued, or its owner is gone.
+    #[error("unknown access key")]
+    UnknownKey,
+    /// The key exists but is inactive.
+    #[error("inactive access key")]
+    InactiveKey,
+    /// A long-term key was sent with a session token.
+    #[error("session token sent with a long-term key")]
+    TokenWithLongTermKey,
+    /// A temporary key was sent without its session token.
+    #[error("temporary key without session token")]
+    MissingToken,
+    /// The session token did not verify.
+    #[error(transparent)]
+    Token(#[from] TokenError),
+}
+
+/// What authentication needs besides the request.
+pub struct AuthContext<'a> {
+    /// The identity snapshot.
+    pub snapshot: &'a Snapshot,
+    /// The session-token key ring.
+    pub ring: &'a KeyRing,
+    /// The service the request must be scoped to.
+    pub service: &'a str,
+    /// Regions accepted in the scope; `*` accepts any.
+    pub regions: &'a [String],
+    /// Server time.
+    pub now: AmzDate,
+}
+
+const SKEW: Duration = Duration::minutes(15);
+
+/// Authenticates a request that must be signed.
+pub fn authenticate(req: &HttpRequest<'_>, ctx: &AuthContext<'_>) -> Result<Caller, AuthError> {
+    let claim = verify::parse(req)?.ok_or(AuthError::Missing)?;
+    claim.check_scope(ctx.service, |region| {
+        ctx.regions.iter().any(|r| r == "*" || r == region)
+    })?;
+    claim.check_time(ctx.now, SKEW)?;
+    let (caller, secret) = resolve(&claim, ctx)?;
+    claim.verify(req, &secret)?;
+    Ok(caller)
+}
+
+fn resolve(claim: &Claim, ctx: &AuthContext<'_>) -> Result<(Caller, SecretKey), AuthError> {
+    let id = AccessKeyId::parse(&claim.access_key_id).ok_or(AuthError::UnknownKey)?;
+    match id.kind() {
+        KeyKind::LongTerm => {
+            let key = ctx.snapshot.key(id.as_str()).ok_or(AuthError::UnknownKey)?;
+            if !key.active {
+                return Err(AuthError::InactiveKey);
+            }
+            if claim.session_token.is_some() {
+                return Err(AuthError::TokenWithLongTermKey);
+            }
+            let identity = match &key.owner {
+                KeyOwner::User(u) => Identity::User(u.clone()),
+                KeyOwner::Root(a) => Identity::Root(*a),
+            };
+            let credential = Credential::LongTerm {
+                access_key_id: id.as_str().to_owned(),
+            };
+            Ok((
+                Caller {
+                    identity,
+                    credential,
+                },
+                key.secret.clone(),
+            ))
+        }
+        KeyKind::Temporary => {
+            let token = claim
+                .session_token
+                .as_deref()
+                .ok_or(AuthError::MissingToken)?;
+            let claims = tokens::open(
+                ctx.ring,
+                token,
+                id.as_str(),
+                ctx.now.time().unix_timestamp(),
+            )?;
+            let account = AccountId::from_u64(claims.account).ok_or(TokenError::Forged)?;
+            // The principal must still exist: deleting a user ends its sessions at once.
+            let identity = match &claims.principal {
+                SessionPrincipal::User { unique_id } => Identity::User(
+                    ctx.snapshot
+                        .user(unique_id)
+                        .cloned()
+                        .ok_or(AuthError::UnknownKey)?,
+                ),
+                SessionPrincipal::Root => Identity::Root(account),
+            };
+            let secret = SecretKey::new(claims.secret.clone());
+            Ok((
+                Caller {
+                    identity,
+                    credential: Credential::Session(claims),
+                },
+                secret,
+            ))
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! Configuration: defaults, then a TOML file, then `TESSERA_*` environment variables, then
+//! command-line flags (applied by the CLI), each overriding the one before.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The default listen address: loopback only, port 8470.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8470";
+
+/// Server configuration.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// Where the store, master key, admin credentials and audit log live.
+    pub data_dir: PathBuf,
+    /// The account created on first start (random 12 digits when unset).
+    pub account_id: Option<String>,
+    /// The region this server presents as.
+    pub region: String,
+    /// Regions accepted in SigV4 scopes; empty means `[region, "us-east-1"]`; `"*"` means any.
+    pub allowed_regions: Vec<String>,
+    /// The partition of every ARN (`aws`, `aws-cn`, …).
+    pub partition: String,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    /// Fixed, documented test credentials on first start. Never for real use.
+    pub dev: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: DEFAULT_LISTEN
+                .parse()
+                .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8470))),
+            data_dir: PathBuf::from("tessera-data"),
+            account_id: None,
+            region: "us-east-1".to_owned(),
+            allowed_regions: Vec::new(),
+            partition: "aws".to_owned(),
+            max_body_bytes: 512 * 1024,
+            dev: false,
+        }
+    }
+}
+
+/// Why configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("config file {0}: {1}")]
+    Read(String, std::io::Error),
+    /// The file is not valid TOML for this schema (unknown keys included).
+    #[error("config file {0}: {1}")]
+    Parse(String, toml::de::Error),
+    /// An environment variable does not parse.
+    #[error("environment variable {0}: invalid value '{1}'")]
+    Env(&'static str, String),
+    /// A value is out of its domain.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+fn env_parse<T: std::str::FromStr>(name: &'static str, into: &mut T) -> Result<(), ConfigError> {
+    if let Ok(raw) = std::env::var(name) {
+        *into = raw.parse().map_err(|_| ConfigError::Env(name, raw))?;
+    }
+    Ok(())
+}
+
+impl Config {
+    /// Reads the optional file, then applies `TESSERA_*` overrides.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| ConfigError::Read(path.display().to_string(), e))?;
+                toml::from_str(&text)
+                    .map_err(|e| ConfigError::Parse(path.display().to_string(), e))?
+            }
+            None => Self::default(),
+        };
+        env_parse("TESSERA_LISTEN", &mut config.listen)?;
+        env_parse("TESSERA_DATA_DIR", &mut config.data_dir)?;
+        env_parse("TESSERA_REGION", &mut config.region)?;
+        env_parse("TESSERA_PARTITION", &mut config.partition)?;
+        env_parse("TESSERA_MAX_BODY_BYTES", &mut config.max_body_bytes)?;
+        env_parse("TESSERA_DEV", &mut config.dev)?;
+        if let Ok(id) = std::env::var("TESSERA_ACCOUNT_ID") {
+            config.account_id = Some(id);
+        }
+        if let Ok(list) = std::env::var("TESSERA_ALLOWED_REGIONS") {
+            config.allowed_regions = list
+                .split(',')
+                .map(|r| r.trim().to_owned())
+                .filter(|r| !r.is_empty())
+                .collect();
+        }
+        Ok(config)
+    }
+
+    /// Checks values that the types alone do not constrain.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(id) = &self.account_id {
+            if tessera_proto::AccountId::parse(id).is_none() {
+                return Err(ConfigError::Invalid(format!(
+                    "account_id must be 12 digits, got '{id}'"
+                )));
+            }
+        }
+        if self.max_body_bytes < 256 * 1024 {
+            return Err(ConfigError::Invalid(
+                "max_body_bytes must be at least 262144 (a SAML assertion can be that large)"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The regions accepted in credential scopes.
+    pub fn scope_regions(&self) -> Vec<String> {
+        if self.allowed_regions.is_empty() {
+            let mut r = vec![self.region.clone()];
+            if self.region != "us-east-1" {
+                r.push("us-east-1".to_owned());
+            }
+            r
+        } else {
+            self.allowed_regions.clone()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_keys_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("good.toml");
+        std::fs::write(
+            &good,
+            "listen = \"127.0.0.1:9000\"\nregion = \"eu-west-1\"\n",
+        )
+        .unwrap();
+        let c = Config::load(Some(&good)).unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(
+            c.scope_regions(),
+            vec!["eu-west-1".to_owned(), "us-east-1".to_owned()]
+        );
+        let bad = dir.path().join("bad.toml");
+        std::fs::write(&bad, "lisen = \"127.0.0.1:9000\"\n").unwrap();
+        assert!(matches!(
+            Config::load(Some(&bad)),
+            Err(ConfigError::Parse(..))
+        ));
+    }
+
+    #[test]
+    fn values_are_validated() {
+        let c = Config {
+            account_id: Some("12345".into()),
+            ..Config::default()
+        };
+        assert!(c.validate().is_err());
+        let c = Config {
+            max_body_bytes: 10,
+            ..Config::default()
+        };
+        assert!(c.validate().is_err());
+        assert!(Config::default().validate().is_ok());
+        assert_eq!(
+            Config::default().scope_regions(),
+            vec!["us-east-1".to_owned()]
+        );
+    }
+}

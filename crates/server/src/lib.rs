@@ -1,0 +1,217 @@
+//! The Tessera server: HTTP, authentication, the STS operations, session tokens, the identity
+//! store and the audit log, wired together by [`run`].
+
+pub mod audit;
+pub mod auth;
+pub mod authorize;
+pub mod bootstrap;
+pub mod config;
+pub mod crypto;
+pub mod http;
+pub mod keyring;
+pub mod ops;
+pub mod pipeline;
+pub mod principal;
+mod protocol;
+pub mod snapshot;
+pub mod store;
+pub mod tokens;
+
+use crate::audit::AuditLog;
+use crate::config::{Config, ConfigError};
+use crate::keyring::{KeyRing, KeyRingError, MasterKey, MasterKeyError, new_ring_key};
+use crate::snapshot::Snapshot;
+use crate::store::{SqliteStore, Store, StoreError};
+use arc_swap::ArcSwap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+/// Shared server state. The snapshot and ring are swapped atomically; readers never lock.
+pub struct App<S> {
+    store: S,
+    master: MasterKey,
+    snapshot: ArcSwap<Snapshot>,
+    ring: ArcSwap<KeyRing>,
+    audit: AuditLog,
+    scope_regions: Vec<String>,
+    max_body_bytes: usize,
+    partition: String,
+}
+
+/// Why the server could not start or a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// Configuration.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Master key.
+    #[error(transparent)]
+    MasterKey(#[from] MasterKeyError),
+    /// Key ring.
+    #[error(transparent)]
+    KeyRing(#[from] KeyRingError),
+    /// Store.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// First start.
+    #[error(transparent)]
+    Bootstrap(#[from] bootstrap::BootstrapError),
+    /// A cipher failure.
+    #[error(transparent)]
+    Crypto(#[from] crypto::CryptoError),
+    /// File system or network.
+    #[error("{0}: {1}")]
+    Io(String, std::io::Error),
+}
+
+fn now_secs() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// The files of a data directory.
+struct DataDir(PathBuf);
+
+impl DataDir {
+    fn create(path: &std::path::Path) -> Result<Self, ServerError> {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        builder
+            .create(path)
+            .map_err(|e| ServerError::Io(path.display().to_string(), e))?;
+        Ok(Self(path.to_owned()))
+    }
+    fn store(&self) -> PathBuf {
+        self.0.join("tessera.db")
+    }
+    fn master_key(&self) -> PathBuf {
+        self.0.join("master.key")
+    }
+    fn credentials(&self) -> PathBuf {
+        self.0.join("admin-credentials")
+    }
+    fn audit(&self) -> PathBuf {
+        self.0.join("audit.log")
+    }
+}
+
+async fn open_store(config: &Config) -> Result<(DataDir, MasterKey, SqliteStore), ServerError> {
+    let dir = DataDir::create(&config.data_dir)?;
+    let env_key = std::env::var("TESSERA_MASTER_KEY").ok();
+    let master = MasterKey::load_or_create(env_key.as_deref(), &dir.master_key())?;
+    let store = SqliteStore::open(&dir.store()).await?;
+    Ok((dir, master, store))
+}
+
+impl<S: Store> App<S> {
+    /// Rebuilds the snapshot and key ring from the store and swaps them in.
+    pub async fn reload(&self) -> Result<(), ServerError> {
+        let data = self.store.load().await?;
+        let snapshot = Snapshot::build(&data, &self.master, &self.partition)?;
+        let ring = KeyRing::load(&self.master, &self.store.ring_keys().await?, now_secs())?;
+        self.snapshot.store(Arc::new(snapshot));
+        self.ring.store(Arc::new(ring));
+        Ok(())
+    }
+}
+
+/// Starts the server: first-start bootstrap if the store is empty, then serves until
+/// `shutdown` completes. `announce` receives the lines to print (credentials only on the first
+/// start).
+pub async fn run(
+    config: Config,
+    shutdown: impl Future<Output = ()>,
+    announce: impl Fn(&str),
+) -> Result<(), ServerError> {
+    config.validate()?;
+    let (dir, master, store) = open_store(&config).await?;
+    if store.is_empty().await? {
+        let created = bootstrap::prepare(&config, &master, now_secs())?;
+        bootstrap::write_credentials_file(&dir.credentials(), &created)?;
+        store.bootstrap(&created.rows).await?;
+        announce(&format!(
+            "Created account {} with administrator user '{}'.\nAdministrator credentials (shown once; also written to {}):\n  aws_access_key_id     = {}\n  aws_secret_access_key = {}",
+            created.rows.account.id,
+            bootstrap::ADMIN_NAME,
+            dir.credentials().display(),
+            created.access_key_id,
+            created.secret.expose()
+        ));
+    } else {
+        announce(&format!(
+            "Using the existing store; administrator credentials were written to {} on first start.",
+            dir.credentials().display()
+        ));
+    }
+    let data = store.load().await?;
+    let snapshot = Snapshot::build(&data, &master, &config.partition)?;
+    let ring = KeyRing::load(&master, &store.ring_keys().await?, now_secs())?;
+    let (audit, audit_task) = AuditLog::start(&dir.audit())
+        .await
+        .map_err(|e| ServerError::Io(dir.audit().display().to_string(), e))?;
+    let app = Arc::new(App {
+        store,
+        master,
+        snapshot: ArcSwap::from_pointee(snapshot),
+        ring: ArcSwap::from_pointee(ring),
+        audit,
+        scope_regions: config.scope_regions(),
+        max_body_bytes: config.max_body_bytes,
+        partition: config.partition.clone(),
+    });
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| ServerError::Io(config.listen.to_string(), e))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| ServerError::Io(config.listen.to_string(), e))?;
+    announce(&format!("Tessera STS listening on http://{local}"));
+    let reloader = spawn_reload_on_hangup(app.clone());
+    http::serve(app.clone(), listener, shutdown).await;
+    reloader.abort();
+    drop(app);
+    let _ = audit_task.await;
+    Ok(())
+}
+
+/// On SIGHUP, re-reads the store and key ring (after `tessera keys rotate`, for example).
+fn spawn_reload_on_hangup<S: Store>(app: Arc<App<S>>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let Ok(mut hup) = signal(SignalKind::hangup()) else {
+                return;
+            };
+            while hup.recv().await.is_some() {
+                match app.reload().await {
+                    Ok(()) => tracing::info!("reloaded store and key ring"),
+                    Err(e) => {
+                        tracing::error!(error = %e, "reload failed; keeping the previous state")
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// Adds a ring key and demotes the current one; tokens it sealed keep verifying until they
+/// expire. Returns the new key's id.
+pub async fn rotate_keys(config: &Config) -> Result<u32, ServerError> {
+    let (_dir, master, store) = open_store(config).await?;
+    let existing = store.ring_keys().await?;
+    // Opening the ring first proves the master key is the right one before anything is written.
+    KeyRing::load(&master, &existing, now_secs())?;
+    let next = existing.iter().map(|k| k.id).max().unwrap_or(0) + 1;
+    let now = now_secs();
+    store
+        .rotate_ring(&new_ring_key(&master, next, now)?, now)
+        .await?;
+    Ok(next)
+}

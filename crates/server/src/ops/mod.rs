@@ -1,0 +1,53 @@
+//! One module per STS action. Each receives an [`Authorized`] request, so none can run for a
+//! caller that skipped authentication or authorization.
+
+mod get_access_key_info;
+mod get_caller_identity;
+mod get_session_token;
+
+use crate::authorize::Authorized;
+use crate::crypto::CryptoError;
+use crate::keyring::KeyRing;
+use crate::snapshot::Snapshot;
+use crate::tokens::MintError;
+use tessera_proto::sts::{Request, Response};
+use time::OffsetDateTime;
+
+/// What actions may read.
+pub struct OpContext<'a> {
+    /// The identity snapshot.
+    pub snapshot: &'a Snapshot,
+    /// The key ring, for minting session tokens.
+    pub ring: &'a KeyRing,
+    /// Server time.
+    pub now: OffsetDateTime,
+}
+
+/// Why an action failed after authorization.
+#[derive(Debug, thiserror::Error)]
+pub enum OpError {
+    /// The MFA serial does not name a device of the calling user.
+    #[error(
+        "MultiFactorAuthentication failed, unable to validate MFA code.  Please verify your MFA serial number is valid and associated with this user."
+    )]
+    MfaDeviceUnknown,
+    /// The access key id cannot belong to any account.
+    #[error("The access key ID '{0}' is not a valid AWS access key ID.")]
+    InvalidAccessKeyId(String),
+    /// Minting the session token failed.
+    #[error(transparent)]
+    Mint(#[from] MintError),
+    /// A cipher or random failure.
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+}
+
+/// Runs an authorized request.
+pub fn execute(authorized: Authorized, ctx: &OpContext<'_>) -> Result<Response, OpError> {
+    let Authorized { caller, request } = authorized;
+    match request {
+        Request::GetCallerIdentity => Ok(get_caller_identity::run(&caller, ctx)),
+        Request::GetSessionToken(r) => get_session_token::run(&caller, &r, ctx),
+        Request::GetAccessKeyInfo(r) => get_access_key_info::run(&r, ctx),
+    }
+}

@@ -1,0 +1,88 @@
+//! The one mapping from every layer's error to the AWS error envelope (STYLE.md #4). Each
+//! `match` is exhaustive with no catch-all, so a new failure reason must be given its code here.
+
+use crate::auth::AuthError;
+use crate::authorize::AuthzError;
+use crate::ops::OpError;
+use crate::tokens::{MintError, TokenError};
+use tessera_proto::{ApiError, ErrorCode};
+use tessera_sigv4::Error as SigError;
+
+const INVALID_TOKEN: &str = "The security token included in the request is invalid.";
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::Missing => ApiError::new(
+                ErrorCode::MissingAuthenticationToken,
+                "Request is missing Authentication Token",
+            ),
+            AuthError::Signature(s) => {
+                let code = match s {
+                    SigError::UnsupportedAlgorithm(_)
+                    | SigError::MalformedPair { .. }
+                    | SigError::MissingParts(_)
+                    | SigError::MissingQueryParts(_)
+                    | SigError::CredentialParts(_)
+                    | SigError::BadDate(_)
+                    | SigError::BadExpires(_) => ErrorCode::IncompleteSignature,
+                    SigError::WrongService(_)
+                    | SigError::WrongTerminator(_)
+                    | SigError::WrongRegion(_)
+                    | SigError::ScopeDateMismatch { .. }
+                    | SigError::Expired { .. }
+                    | SigError::NotYetCurrent { .. }
+                    | SigError::HostNotSigned
+                    | SigError::ContentHashMismatch
+                    | SigError::SignatureMismatch => ErrorCode::SignatureDoesNotMatch,
+                };
+                ApiError::new(code, s.to_string())
+            }
+            AuthError::UnknownKey
+            | AuthError::InactiveKey
+            | AuthError::TokenWithLongTermKey
+            | AuthError::MissingToken => {
+                ApiError::new(ErrorCode::InvalidClientTokenId, INVALID_TOKEN)
+            }
+            AuthError::Token(t) => match t {
+                TokenError::Malformed | TokenError::Forged | TokenError::Mismatch => {
+                    ApiError::new(ErrorCode::InvalidClientTokenId, INVALID_TOKEN)
+                }
+                TokenError::Expired => ApiError::new(
+                    ErrorCode::ExpiredToken,
+                    "The security token included in the request is expired",
+                ),
+            },
+        }
+    }
+}
+
+impl From<AuthzError> for ApiError {
+    fn from(e: AuthzError) -> Self {
+        match e {
+            AuthzError::CallerKind(_) | AuthzError::NotAuthorized { .. } => {
+                ApiError::new(ErrorCode::AccessDenied, e.to_string())
+            }
+        }
+    }
+}
+
+impl From<OpError> for ApiError {
+    fn from(e: OpError) -> Self {
+        match e {
+            OpError::MfaDeviceUnknown => ApiError::new(ErrorCode::AccessDenied, e.to_string()),
+            OpError::InvalidAccessKeyId(_) => {
+                ApiError::new(ErrorCode::ValidationError, e.to_string())
+            }
+            OpError::Mint(MintError::Crypto(_) | MintError::Encode(_) | MintError::TooLarge(_))
+            | OpError::Crypto(_) => {
+                tracing::error!(error = %e, "internal failure");
+                ApiError::new(ErrorCode::InternalFailure, "An internal error occurred.")
+            }
+            OpError::Mint(MintError::PackedTooLarge(percent)) => ApiError::new(
+                ErrorCode::ValidationError,
+                format!("Packed session data is {percent}% of the allowed size."),
+            ),
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! The immutable in-memory view of the identity store that serves every request (DESIGN.md §3):
+//! hash lookups only, no disk, no lock. Writes build a new snapshot and swap it in.
+
+use crate::keyring::MasterKey;
+use crate::store::{StoreData, StoreError};
+use std::collections::HashMap;
+use std::sync::Arc;
+use tessera_policy::Policy;
+use tessera_proto::{AccountId, Arn};
+use tessera_sigv4::SecretKey;
+
+/// An IAM user with its policies parsed.
+#[derive(Debug)]
+pub struct User {
+    /// `AIDA…`.
+    pub unique_id: String,
+    /// Owning account.
+    pub account: AccountId,
+    /// Friendly name.
+    pub name: String,
+    /// Path (`/` or `/…/`).
+    pub path: String,
+    /// `arn:<partition>:iam::<account>:user<path><name>`.
+    pub arn: Arn,
+    /// Inline and attached identity policies.
+    pub policies: Vec<Policy>,
+}
+
+/// Who owns a long-term key.
+#[derive(Debug, Clone)]
+pub enum KeyOwner {
+    /// An IAM user.
+    User(Arc<User>),
+    /// The account root.
+    Root(AccountId),
+}
+
+/// A long-term access key, secret unsealed.
+#[derive(Debug)]
+pub struct LongTermKey {
+    /// Owner.
+    pub owner: KeyOwner,
+    /// The secret, for verifying signatures.
+    pub secret: SecretKey,
+    /// Inactive keys authenticate nothing.
+    pub active: bool,
+}
+
+/// The snapshot.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    /// The partition every ARN is in.
+    pub partition: String,
+    users: HashMap<String, Arc<User>>,
+    keys: HashMap<String, LongTermKey>,
+}
+
+fn account(id: &str) -> Result<AccountId, StoreError> {
+    AccountId::parse(id).ok_or_else(|| StoreError::Corrupt(format!("account id {id}")))
+}
+
+impl Snapshot {
+    /// Builds a snapshot, unsealing key secrets and parsing policies.
+    pub fn build(
+        data: &StoreData,
+        master: &MasterKey,
+        partition: &str,
+    ) -> Result<Self, StoreError> {
+        let mut policies: HashMap<&str, Vec<Policy>> = HashMap::new();
+        for p in &data.user_policies {
+            let parsed = Policy::parse(&p.document).map_err(|e| {
+                StoreError::Corrupt(format!("policy {} of {}: {e}", p.name, p.user_id))
+            })?;
+            policies.entry(p.user_id.as_str()).or_default().push(parsed);
+        }
+        let mut users = HashMap::new();
+        for u in &data.users {
+            let account = account(&u.account_id)?;
+            let arn = Arn::new(
+                partition,
+                "iam",
+                "",
+                &u.account_id,
+                &format!("user{}{}", u.path, u.name),
+            );
+            let user = User {
+                unique_id: u.unique_id.clone(),
+                account,
+                name: u.name.clone(),
+                path: u.path.clone(),
+                arn,
+                policies: policies.remove(u.unique_id.as_str()).unwrap_or_default(),
+            };
+            users.insert(u.unique_id.clone(), Arc::new(user));
+        }
+        let mut keys = HashMap::new();
+        for k in &data.access_keys {
+            let owner = match &k.user_id {
+                Some(uid) => KeyOwner::User(
+                    users
+                        .get(uid)
+                        .cloned()
+                        .ok_or_else(|| StoreError::Corrupt(format!("key {} has no user", k.id)))?,
+                ),
+                None => KeyOwner::Root(account(&k.account_id)?),
+            };
+            let secret = master.open(&k.id, &k.secret_sealed).map_err(|_| {
+                StoreError::Corrupt(format!(
+                    "secret of key {} does not open with this master key",
+                    k.id
+                ))
+            })?;
+            let secret = String::from_utf8(secret.to_vec())
+                .map_err(|_| StoreError::Corrupt(format!("secret of key {}", k.id)))?;
+            keys.insert(
+                k.id.clone(),
+                LongTermKey {
+                    owner,
+                    secret: SecretKey::new(secret),
+                    active: k.active,
+                },
+            );
+        }
+        Ok(Self {
+            partition: partition.to_owned(),
+            users,
+            keys,
+        })
+    }
+
+    /// A long-term key by id.
+    pub fn key(&self, id: &str) -> Option<&LongTermKey> {
+        self.keys.get(id)
+    }
+
+    /// A user by unique id.
+    pub fn user(&self, unique_id: &str) -> Option<&Arc<User>> {
+        self.users.get(unique_id)
+    }
+}

@@ -1,0 +1,119 @@
+//! The identity store behind one trait (STYLE.md #9). The embedded SQLite adapter is the
+//! default; a PostgreSQL adapter will implement the same trait and pass the same conformance
+//! tests.
+
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+use crate::keyring::StoredRingKey;
+use std::future::Future;
+
+/// A storage failure. Always a server-side fault for the client (`InternalFailure`).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database reported an error.
+    #[error("store: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A stored row does not hold what our schema promises.
+    #[error("store: corrupt row: {0}")]
+    Corrupt(String),
+}
+
+/// An account row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountRow {
+    /// 12 digits.
+    pub id: String,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// An IAM user row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserRow {
+    /// `AIDA…`.
+    pub unique_id: String,
+    /// Owning account.
+    pub account_id: String,
+    /// Friendly name (case preserved; unique case-insensitively in the account).
+    pub name: String,
+    /// `/` or `/…/`.
+    pub path: String,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// An inline policy attached to a user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserPolicyRow {
+    /// The user's unique id.
+    pub user_id: String,
+    /// Policy name.
+    pub name: String,
+    /// The JSON document, validated before it was stored.
+    pub document: String,
+}
+
+/// A long-term access key row. The secret is sealed under the master key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccessKeyRow {
+    /// `AKIA…`.
+    pub id: String,
+    /// Owning account.
+    pub account_id: String,
+    /// Owning user's unique id; `None` for the account root's keys.
+    pub user_id: Option<String>,
+    /// The secret, sealed under the master key with the key id as label.
+    pub secret_sealed: Vec<u8>,
+    /// `Active` or not.
+    pub active: bool,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// Everything the in-memory snapshot is built from.
+#[derive(Clone, Debug, Default)]
+pub struct StoreData {
+    /// Accounts.
+    pub accounts: Vec<AccountRow>,
+    /// Users.
+    pub users: Vec<UserRow>,
+    /// Inline user policies.
+    pub user_policies: Vec<UserPolicyRow>,
+    /// Access keys.
+    pub access_keys: Vec<AccessKeyRow>,
+}
+
+/// What a first start writes, in one transaction.
+#[derive(Clone, Debug)]
+pub struct Bootstrap {
+    /// The account.
+    pub account: AccountRow,
+    /// The administrator.
+    pub admin: UserRow,
+    /// Its policy.
+    pub admin_policy: UserPolicyRow,
+    /// Its key.
+    pub admin_key: AccessKeyRow,
+    /// The first ring key.
+    pub ring_key: StoredRingKey,
+}
+
+/// The storage operations the server needs. Writes are durable when the future completes.
+pub trait Store: Send + Sync + 'static {
+    /// Whether the store holds no account yet (first start).
+    fn is_empty(&self) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Writes a first start's account, administrator and ring key, all or nothing.
+    fn bootstrap(&self, b: &Bootstrap) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Reads every identity, for a new snapshot.
+    fn load(&self) -> impl Future<Output = Result<StoreData, StoreError>> + Send;
+    /// Reads the key ring.
+    fn ring_keys(&self) -> impl Future<Output = Result<Vec<StoredRingKey>, StoreError>> + Send;
+    /// Adds a ring key and demotes the current active key(s) at `now`, all or nothing.
+    fn rotate_ring(
+        &self,
+        new_key: &StoredRingKey,
+        now: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}

@@ -1,0 +1,303 @@
+//! The embedded SQLite adapter: one file, WAL journal, `synchronous=FULL` so a write is on disk
+//! when its call returns.
+
+use super::{
+    AccessKeyRow, AccountRow, Bootstrap, Store, StoreData, StoreError, UserPolicyRow, UserRow,
+};
+use crate::keyring::StoredRingKey;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+use std::path::Path;
+
+/// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
+const MIGRATIONS: &[&str] = &[include_str!("schema.sql")];
+
+/// The SQLite store.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and brings its schema up to date.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        let store = Self { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let applied: i64 = sqlx::query_scalar("PRAGMA user_version")
+            .fetch_one(&mut *tx)
+            .await?;
+        for (index, sql) in MIGRATIONS
+            .iter()
+            .enumerate()
+            .skip(usize::try_from(applied).unwrap_or(0))
+        {
+            sqlx::raw_sql(*sql).execute(&mut *tx).await?;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "PRAGMA user_version = {}",
+                index + 1
+            )))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(what.to_owned())
+}
+
+impl Store for SqliteStore {
+    async fn is_empty(&self) -> Result<bool, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM accounts")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n == 0)
+    }
+
+    async fn bootstrap(&self, b: &Bootstrap) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT INTO accounts (id, created_at) VALUES (?, ?)")
+            .bind(&b.account.id)
+            .bind(b.account.created_at)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO users (unique_id, account_id, name, name_folded, path, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(&b.admin.unique_id)
+            .bind(&b.admin.account_id)
+            .bind(&b.admin.name)
+            .bind(b.admin.name.to_lowercase())
+            .bind(&b.admin.path)
+            .bind(b.admin.created_at)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO user_policies (user_id, name, document) VALUES (?, ?, ?)")
+            .bind(&b.admin_policy.user_id)
+            .bind(&b.admin_policy.name)
+            .bind(&b.admin_policy.document)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO access_keys (id, account_id, user_id, secret_sealed, active, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(&b.admin_key.id)
+            .bind(&b.admin_key.account_id)
+            .bind(&b.admin_key.user_id)
+            .bind(&b.admin_key.secret_sealed)
+            .bind(b.admin_key.active)
+            .bind(b.admin_key.created_at)
+            .execute(&mut *tx)
+            .await?;
+        insert_ring_key(&mut tx, &b.ring_key).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn load(&self) -> Result<StoreData, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let accounts = sqlx::query("SELECT id, created_at FROM accounts")
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(AccountRow {
+                    id: r.try_get(0)?,
+                    created_at: r.try_get(1)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()?;
+        let users = sqlx::query("SELECT unique_id, account_id, name, path, created_at FROM users")
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(UserRow {
+                    unique_id: r.try_get(0)?,
+                    account_id: r.try_get(1)?,
+                    name: r.try_get(2)?,
+                    path: r.try_get(3)?,
+                    created_at: r.try_get(4)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()?;
+        let user_policies = sqlx::query("SELECT user_id, name, document FROM user_policies")
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(UserPolicyRow {
+                    user_id: r.try_get(0)?,
+                    name: r.try_get(1)?,
+                    document: r.try_get(2)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()?;
+        let access_keys = sqlx::query(
+            "SELECT id, account_id, user_id, secret_sealed, active, created_at FROM access_keys",
+        )
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(AccessKeyRow {
+                id: r.try_get(0)?,
+                account_id: r.try_get(1)?,
+                user_id: r.try_get(2)?,
+                secret_sealed: r.try_get(3)?,
+                active: r.try_get(4)?,
+                created_at: r.try_get(5)?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+        tx.commit().await?;
+        Ok(StoreData {
+            accounts,
+            users,
+            user_policies,
+            access_keys,
+        })
+    }
+
+    async fn ring_keys(&self) -> Result<Vec<StoredRingKey>, StoreError> {
+        sqlx::query("SELECT id, created_at, demoted_at, sealed FROM ring_keys ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                let id: i64 = r.try_get(0)?;
+                Ok(StoredRingKey {
+                    id: u32::try_from(id).map_err(|_| corrupt("ring key id out of range"))?,
+                    created_at: r.try_get(1)?,
+                    demoted_at: r.try_get(2)?,
+                    sealed: r.try_get(3)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn rotate_ring(&self, new_key: &StoredRingKey, now: i64) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE ring_keys SET demoted_at = ? WHERE demoted_at IS NULL")
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        insert_ring_key(&mut tx, new_key).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+async fn insert_ring_key(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    k: &StoredRingKey,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO ring_keys (id, created_at, demoted_at, sealed) VALUES (?, ?, ?, ?)")
+        .bind(i64::from(k.id))
+        .bind(k.created_at)
+        .bind(k.demoted_at)
+        .bind(&k.sealed)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Bootstrap {
+        Bootstrap {
+            account: AccountRow {
+                id: "123456789012".into(),
+                created_at: 1,
+            },
+            admin: UserRow {
+                unique_id: "AIDAX".into(),
+                account_id: "123456789012".into(),
+                name: "admin".into(),
+                path: "/".into(),
+                created_at: 1,
+            },
+            admin_policy: UserPolicyRow {
+                user_id: "AIDAX".into(),
+                name: "AdministratorAccess".into(),
+                document: "{}".into(),
+            },
+            admin_key: AccessKeyRow {
+                id: "AKIAX".into(),
+                account_id: "123456789012".into(),
+                user_id: Some("AIDAX".into()),
+                secret_sealed: vec![1, 2],
+                active: true,
+                created_at: 1,
+            },
+            ring_key: StoredRingKey {
+                id: 1,
+                created_at: 1,
+                demoted_at: None,
+                sealed: vec![3],
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn bootstrap_is_durable_across_reopen_and_rotation_demotes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let store = SqliteStore::open(&path).await.unwrap();
+        assert!(store.is_empty().await.unwrap());
+        store.bootstrap(&sample()).await.unwrap();
+        assert!(
+            store.bootstrap(&sample()).await.is_err(),
+            "a second bootstrap conflicts"
+        );
+        drop(store);
+        let store = SqliteStore::open(&path).await.unwrap();
+        assert!(!store.is_empty().await.unwrap());
+        let data = store.load().await.unwrap();
+        assert_eq!(data.users, vec![sample().admin]);
+        assert_eq!(data.access_keys, vec![sample().admin_key]);
+        assert_eq!(data.user_policies, vec![sample().admin_policy]);
+        store
+            .rotate_ring(
+                &StoredRingKey {
+                    id: 2,
+                    created_at: 5,
+                    demoted_at: None,
+                    sealed: vec![4],
+                },
+                5,
+            )
+            .await
+            .unwrap();
+        let ring = store.ring_keys().await.unwrap();
+        assert_eq!(ring.len(), 2);
+        assert_eq!(ring[0].demoted_at, Some(5));
+        assert_eq!(ring[1].demoted_at, None);
+    }
+
+    #[tokio::test]
+    async fn user_names_are_unique_case_insensitively() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db")).await.unwrap();
+        store.bootstrap(&sample()).await.unwrap();
+        let dup = sqlx::query("INSERT INTO users (unique_id, account_id, name, name_folded, path, created_at) VALUES ('AIDAY', '123456789012', 'ADMIN', 'admin', '/', 1)")
+            .execute(&store.pool)
+            .await;
+        assert!(dup.is_err());
+    }
+}
