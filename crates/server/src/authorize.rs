@@ -84,10 +84,10 @@ pub fn authorize(
     partition: &str,
 ) -> Result<Authorized, AuthzError> {
     let need = requirement(&request);
-    if let CallerRule::LongTermOnly(message) = need.callers {
-        if matches!(caller.credential, Credential::Session(_)) {
-            return Err(AuthzError::CallerKind(message));
-        }
+    if let CallerRule::LongTermOnly(message) = need.callers
+        && matches!(caller.credential, Credential::Session(_))
+    {
+        return Err(AuthzError::CallerKind(message));
     }
     if let Some((action, resource)) = need.permission {
         // The account root is not subject to identity policies.

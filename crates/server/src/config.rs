@@ -104,12 +104,12 @@ impl Config {
 
     /// Checks values that the types alone do not constrain.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if let Some(id) = &self.account_id {
-            if tessera_proto::AccountId::parse(id).is_none() {
-                return Err(ConfigError::Invalid(format!(
-                    "account_id must be 12 digits, got '{id}'"
-                )));
-            }
+        if let Some(id) = &self.account_id
+            && tessera_proto::AccountId::parse(id).is_none()
+        {
+            return Err(ConfigError::Invalid(format!(
+                "account_id must be 12 digits, got '{id}'"
+            )));
         }
         if self.max_body_bytes < 256 * 1024 {
             return Err(ConfigError::Invalid(

@@ -1,0 +1,368 @@
+//! End-to-end tests: the real `tessera` binary on a free loopback port with its own data
+//! directory, driven over HTTP with requests signed by our own `sigv4` crate (the signer the
+//! client crate uses). One test binary, one server per test, its log kept for failures.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "a test fails by panicking"
+)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tessera_sigv4::sign::{Params, presign, sign_headers};
+use tessera_sigv4::{AmzDate, HttpRequest, SecretKey};
+use time::OffsetDateTime;
+
+struct Server {
+    child: Option<Child>,
+    port: u16,
+    dir: PathBuf,
+    log: PathBuf,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Server {
+    fn start(dir: &Path) -> Self {
+        let port = free_port();
+        let log = dir.join(format!("server-{port}.log"));
+        let out = std::fs::File::create(&log).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--data-dir",
+            ])
+            .arg(dir.join("data"))
+            .env_remove("TESSERA_MASTER_KEY")
+            .stdout(Stdio::from(out.try_clone().unwrap()))
+            .stderr(Stdio::from(out))
+            .spawn()
+            .unwrap();
+        let server = Self {
+            child: Some(child),
+            port,
+            dir: dir.to_owned(),
+            log,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok((200, _)) =
+                server.raw("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            {
+                return server;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "server did not start:\n{}",
+            std::fs::read_to_string(&server.log).unwrap_or_default()
+        );
+    }
+
+    fn raw(&self, request: &str) -> std::io::Result<(u16, String)> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port))?;
+        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+        stream.write_all(request.as_bytes())?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response)?;
+        let status = response
+            .get(9..12)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        Ok((status, response))
+    }
+
+    fn stop(&mut self) {
+        let mut child = self.child.take().unwrap();
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                assert!(
+                    status.success(),
+                    "exit status {status}\n{}",
+                    self.log_text()
+                );
+                return;
+            }
+            assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn admin(&self) -> Creds {
+        let text = std::fs::read_to_string(self.dir.join("data/admin-credentials")).unwrap();
+        let field = |name: &str| {
+            text.lines()
+                .find_map(|l| {
+                    l.strip_prefix(name)
+                        .map(|v| v.trim_start_matches([' ', '=']).to_owned())
+                })
+                .unwrap()
+        };
+        Creds {
+            id: field("aws_access_key_id"),
+            secret: field("aws_secret_access_key"),
+            token: None,
+        }
+    }
+
+    /// POSTs a form body signed with `creds`; returns status and the whole response.
+    fn call(&self, creds: &Creds, body: &str) -> (u16, String) {
+        let host = format!("127.0.0.1:{}", self.port);
+        let headers = [
+            ("host", host.as_str()),
+            (
+                "content-type",
+                "application/x-www-form-urlencoded; charset=utf-8",
+            ),
+        ];
+        let req = HttpRequest {
+            method: "POST",
+            path: "/",
+            query: "",
+            headers: &headers,
+            body: body.as_bytes(),
+        };
+        let secret = SecretKey::new(creds.secret.clone());
+        let signed = sign_headers(
+            &req,
+            &Params {
+                access_key_id: &creds.id,
+                secret: &secret,
+                session_token: creds.token.as_deref(),
+                region: "us-east-1",
+                service: "sts",
+                time: AmzDate::from_time(OffsetDateTime::now_utc()),
+            },
+        );
+        let mut raw = format!(
+            "POST / HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        for (n, v) in headers
+            .iter()
+            .copied()
+            .chain(signed.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())))
+        {
+            raw.push_str(&format!("{n}: {v}\r\n"));
+        }
+        raw.push_str("\r\n");
+        raw.push_str(body);
+        self.raw(&raw).unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+            if std::thread::panicking() {
+                eprintln!("--- server log ---\n{}", self.log_text());
+            }
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Creds {
+    id: String,
+    secret: String,
+    token: Option<String>,
+}
+
+fn element<'a>(xml: &'a str, name: &str) -> &'a str {
+    let open = format!("<{name}>");
+    let start = xml
+        .find(&open)
+        .unwrap_or_else(|| panic!("no <{name}> in {xml}"))
+        + open.len();
+    let end = xml[start..].find(&format!("</{name}>")).unwrap() + start;
+    &xml[start..end]
+}
+
+fn session(server: &Server, creds: &Creds) -> Creds {
+    let (status, body) = server.call(
+        creds,
+        "Action=GetSessionToken&Version=2011-06-15&DurationSeconds=900",
+    );
+    assert_eq!(status, 200, "{body}");
+    Creds {
+        id: element(&body, "AccessKeyId").to_owned(),
+        secret: element(&body, "SecretAccessKey").to_owned(),
+        token: Some(element(&body, "SessionToken").to_owned()),
+    }
+}
+
+const WHO: &str = "Action=GetCallerIdentity&Version=2011-06-15";
+
+#[test]
+fn first_start_serves_the_admin_and_its_sessions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut server = Server::start(tmp.path());
+    let admin = server.admin();
+    let (status, body) = server.call(&admin, WHO);
+    assert_eq!(status, 200, "{body}");
+    let arn = element(&body, "Arn").to_owned();
+    assert!(arn.ends_with(":user/admin"), "{arn}");
+    assert!(
+        body.to_ascii_lowercase().contains("x-amzn-requestid:"),
+        "{body}"
+    );
+
+    let temp = session(&server, &admin);
+    assert!(temp.id.starts_with("ASIA"));
+    let (status, body) = server.call(&temp, WHO);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        element(&body, "Arn"),
+        arn,
+        "a user session is the same user"
+    );
+
+    let forged = Creds {
+        secret: "x".repeat(40),
+        ..temp.clone()
+    };
+    let (status, body) = server.call(&forged, WHO);
+    assert_eq!(status, 403);
+    assert_eq!(element(&body, "Code"), "SignatureDoesNotMatch");
+
+    let (status, body) = server.call(&temp, "Action=GetSessionToken&Version=2011-06-15");
+    assert_eq!((status, element(&body, "Code")), (403, "AccessDenied"));
+    server.stop();
+}
+
+#[test]
+fn presigned_get_caller_identity_with_our_signer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(tmp.path());
+    let admin = server.admin();
+    let host = format!("127.0.0.1:{}", server.port);
+    let headers = [("host", host.as_str())];
+    let req = HttpRequest {
+        method: "GET",
+        path: "/",
+        query: WHO,
+        headers: &headers,
+        body: b"",
+    };
+    let secret = SecretKey::new(admin.secret.clone());
+    let signed = presign(
+        &req,
+        &Params {
+            access_key_id: &admin.id,
+            secret: &secret,
+            session_token: None,
+            region: "us-east-1",
+            service: "sts",
+            time: AmzDate::from_time(OffsetDateTime::now_utc()),
+        },
+        900,
+    );
+    let (status, body) = server
+        .raw(&format!(
+            "GET /?{} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n",
+            signed.query
+        ))
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(element(&body, "Arn").ends_with(":user/admin"));
+    let tampered = signed.query.replace("GetCallerIdentity", "GetSessionToken");
+    let (status, _) = server
+        .raw(&format!(
+            "GET /?{tampered} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        ))
+        .unwrap();
+    assert_eq!(status, 403);
+}
+
+#[test]
+fn restart_and_rotation_keep_identities_and_tokens() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut server = Server::start(tmp.path());
+    let admin = server.admin();
+    let before = session(&server, &admin);
+    server.stop();
+
+    let rotate = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["keys", "rotate", "--data-dir"])
+        .arg(tmp.path().join("data"))
+        .env_remove("TESSERA_MASTER_KEY")
+        .output()
+        .unwrap();
+    assert!(
+        rotate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rotate.stderr)
+    );
+    assert!(String::from_utf8_lossy(&rotate.stdout).contains("Ring key 2"));
+
+    let mut server = Server::start(tmp.path());
+    assert_eq!(server.admin().id, admin.id, "no second administrator");
+    assert_eq!(
+        server.call(&admin, WHO).0,
+        200,
+        "the admin key survives a restart"
+    );
+    let (status, body) = server.call(&before, WHO);
+    assert_eq!(
+        status, 200,
+        "a token sealed before the rotation still verifies: {body}"
+    );
+    let after = session(&server, &admin);
+    assert_eq!(server.call(&after, WHO).0, 200);
+    let old_head = &before.token.as_ref().unwrap()[..8];
+    let new_head = &after.token.as_ref().unwrap()[..8];
+    assert_ne!(old_head, new_head, "new tokens name the new ring key");
+    server.stop();
+}
+
+#[test]
+fn a_wrong_master_key_refuses_to_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut server = Server::start(tmp.path());
+    server.stop();
+    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{}", free_port()),
+            "--data-dir",
+        ])
+        .arg(tmp.path().join("data"))
+        .env(
+            "TESSERA_MASTER_KEY",
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+        )
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("master key"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
