@@ -6,6 +6,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use tessera_server::config::Config;
 
+/// glibc's allocator took a sixth of the server's CPU under load (BENCHMARKS.md); mimalloc's
+/// per-thread heaps suit a request-per-task server.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Tessera: a self-hosted, AWS-compatible Security Token Service.
 #[derive(Parser)]
 #[command(version, about, long_about = None)]

@@ -20,7 +20,9 @@ async fn answer(_req: Request<hyper::body::Incoming>) -> Result<Response<Full<By
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:18080".to_owned());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:18080".to_owned());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     loop {
         let (stream, _) = listener.accept().await?;

@@ -1,10 +1,14 @@
-//! The audit log: one CloudTrail-style JSON line per request, written by a background task so
+//! The audit log: one CloudTrail-style JSON line per request, written by a background thread so
 //! the request path never waits on disk or a lock. Records hold ids and outcomes, never a
 //! secret or a session token.
 
 use serde::Serialize;
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Write};
 use std::path::Path;
-use tokio::io::AsyncWriteExt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// One request's record.
@@ -39,37 +43,89 @@ pub struct AuditRecord {
     pub error_code: Option<&'static str>,
 }
 
+/// How often the writer drains the queue. Draining on a timer, not on each record, means a
+/// request never wakes another thread: sending is a lock-free queue push.
+const DRAIN_EVERY: Duration = Duration::from_millis(20);
+/// Queue capacity; a full queue makes requests wait (records are never dropped).
+const CAPACITY: usize = 65_536;
+
 /// The sending side, held by the request pipeline.
 #[derive(Clone)]
 pub struct AuditLog {
     tx: mpsc::Sender<AuditRecord>,
 }
 
-impl AuditLog {
-    /// Starts the writer task appending to `path`.
-    pub async fn start(path: &Path) -> std::io::Result<(Self, tokio::task::JoinHandle<()>)> {
-        let mut file = tokio::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .await?;
-        let (tx, mut rx) = mpsc::channel::<AuditRecord>(8192);
-        let task = tokio::spawn(async move {
-            while let Some(record) = rx.recv().await {
-                let mut line = serde_json::to_vec(&record).unwrap_or_default();
-                line.push(b'\n');
-                if let Err(e) = file.write_all(&line).await {
+/// The writer thread; [`AuditWriter::finish`] flushes everything queued.
+pub struct AuditWriter {
+    thread: std::thread::JoinHandle<()>,
+    stop: Arc<AtomicBool>,
+}
+
+impl AuditWriter {
+    /// Stops the writer after a last drain, and waits until every queued record is on disk.
+    /// Called once no request is in flight.
+    pub fn finish(self) {
+        self.stop.store(true, Ordering::Release);
+        if self.thread.join().is_err() {
+            tracing::error!("audit writer panicked");
+        }
+    }
+}
+
+fn drain(rx: &mut mpsc::Receiver<AuditRecord>, out: &mut BufWriter<File>) -> bool {
+    loop {
+        match rx.try_recv() {
+            Ok(record) => {
+                let written = serde_json::to_writer(&mut *out, &record)
+                    .map_err(std::io::Error::from)
+                    .and_then(|()| out.write_all(b"\n"));
+                if let Err(e) = written {
                     tracing::error!(error = %e, "audit log write failed");
                 }
             }
-            let _ = file.flush().await;
-        });
-        Ok((Self { tx }, task))
+            Err(mpsc::error::TryRecvError::Empty) => return true,
+            Err(mpsc::error::TryRecvError::Disconnected) => return false,
+        }
+    }
+}
+
+impl AuditLog {
+    /// Starts the writer thread appending to `path`.
+    pub fn start(path: &Path) -> std::io::Result<(Self, AuditWriter)> {
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let (tx, mut rx) = mpsc::channel::<AuditRecord>(CAPACITY);
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("tessera-audit".into())
+            .spawn(move || {
+                let mut out = BufWriter::new(file);
+                loop {
+                    let last = stopping.load(Ordering::Acquire);
+                    let open = drain(&mut rx, &mut out) && !last;
+                    if let Err(e) = out.flush() {
+                        tracing::error!(error = %e, "audit log flush failed");
+                    }
+                    if !open {
+                        return;
+                    }
+                    std::thread::sleep(DRAIN_EVERY);
+                }
+            })?;
+        Ok((Self { tx }, AuditWriter { thread, stop }))
     }
 
-    /// Queues a record; waits only if the writer is 8192 records behind.
+    /// Queues a record; waits only if the writer is [`CAPACITY`] records behind.
     pub async fn record(&self, record: AuditRecord) {
-        if self.tx.send(record).await.is_err() {
+        let pending = match self.tx.try_send(record) {
+            Ok(()) => return,
+            Err(mpsc::error::TrySendError::Full(r)) => r,
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                tracing::error!("audit log writer has stopped");
+                return;
+            }
+        };
+        if self.tx.send(pending).await.is_err() {
             tracing::error!("audit log writer has stopped");
         }
     }

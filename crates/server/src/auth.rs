@@ -5,9 +5,10 @@ use crate::keyring::KeyRing;
 use crate::principal::{Caller, Credential, Identity};
 use crate::snapshot::{KeyOwner, Snapshot};
 use crate::tokens::{self, SessionPrincipal, TokenError};
+use std::sync::Arc;
 use tessera_proto::{AccessKeyId, AccountId, KeyKind};
 use tessera_sigv4::verify::{self, Claim};
-use tessera_sigv4::{AmzDate, HttpRequest, SecretKey};
+use tessera_sigv4::{AmzDate, HttpRequest, SecretKey, SigningKey};
 use time::Duration;
 
 /// Why a request was not authenticated. One variant per reason (spec §2.8).
@@ -59,12 +60,12 @@ pub fn authenticate(req: &HttpRequest<'_>, ctx: &AuthContext<'_>) -> Result<Call
         ctx.regions.iter().any(|r| r == "*" || r == region)
     })?;
     claim.check_time(ctx.now, SKEW)?;
-    let (caller, secret) = resolve(&claim, ctx)?;
-    claim.verify(req, &secret)?;
+    let (caller, key) = resolve(&claim, ctx)?;
+    claim.verify_with(req, &key)?;
     Ok(caller)
 }
 
-fn resolve(claim: &Claim, ctx: &AuthContext<'_>) -> Result<(Caller, SecretKey), AuthError> {
+fn resolve(claim: &Claim, ctx: &AuthContext<'_>) -> Result<(Caller, Arc<SigningKey>), AuthError> {
     let id = AccessKeyId::parse(&claim.access_key_id).ok_or(AuthError::UnknownKey)?;
     match id.kind() {
         KeyKind::LongTerm => {
@@ -87,7 +88,7 @@ fn resolve(claim: &Claim, ctx: &AuthContext<'_>) -> Result<(Caller, SecretKey), 
                     identity,
                     credential,
                 },
-                key.secret.clone(),
+                key.signing_key(&claim.scope),
             ))
         }
         KeyKind::Temporary => {
@@ -112,13 +113,13 @@ fn resolve(claim: &Claim, ctx: &AuthContext<'_>) -> Result<(Caller, SecretKey), 
                 ),
                 SessionPrincipal::Root => Identity::Root(account),
             };
-            let secret = SecretKey::new(claims.secret.clone());
+            let key = SigningKey::derive(&SecretKey::new(claims.secret.clone()), &claim.scope);
             Ok((
                 Caller {
                     identity,
                     credential: Credential::Session(claims),
                 },
-                secret,
+                Arc::new(key),
             ))
         }
     }

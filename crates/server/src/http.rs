@@ -6,7 +6,7 @@ use crate::pipeline::{Incoming, Reply, handle};
 use crate::store::Store;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming as Body};
-use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, DATE, HeaderValue};
+use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
@@ -34,9 +34,6 @@ fn xml_response(status: u16, body: String, request_id: &str) -> Response<Full<By
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/xml"));
     if let Ok(v) = HeaderValue::from_str(request_id) {
         headers.insert("x-amzn-requestid", v);
-    }
-    if let Ok(v) = HeaderValue::from_str(&httpdate::fmt_http_date(std::time::SystemTime::now())) {
-        headers.insert(DATE, v);
     }
     response
 }

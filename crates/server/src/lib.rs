@@ -152,8 +152,7 @@ pub async fn run(
     let data = store.load().await?;
     let snapshot = Snapshot::build(&data, &master, &config.partition)?;
     let ring = KeyRing::load(&master, &store.ring_keys().await?, now_secs())?;
-    let (audit, audit_task) = AuditLog::start(&dir.audit())
-        .await
+    let (audit, audit_writer) = AuditLog::start(&dir.audit())
         .map_err(|e| ServerError::Io(dir.audit().display().to_string(), e))?;
     let app = Arc::new(App {
         store,
@@ -176,7 +175,7 @@ pub async fn run(
     http::serve(app.clone(), listener, shutdown).await;
     reloader.abort();
     drop(app);
-    let _ = audit_task.await;
+    audit_writer.finish();
     Ok(())
 }
 

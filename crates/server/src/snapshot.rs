@@ -3,11 +3,12 @@
 
 use crate::keyring::MasterKey;
 use crate::store::{StoreData, StoreError};
+use arc_swap::ArcSwapOption;
 use std::collections::HashMap;
 use std::sync::Arc;
 use tessera_policy::Policy;
 use tessera_proto::{AccountId, Arn};
-use tessera_sigv4::SecretKey;
+use tessera_sigv4::{Scope, SecretKey, SigningKey};
 
 /// An IAM user with its policies parsed.
 #[derive(Debug)]
@@ -44,6 +45,23 @@ pub struct LongTermKey {
     pub secret: SecretKey,
     /// Inactive keys authenticate nothing.
     pub active: bool,
+    /// The signing key of the scope last used with this key (clients sign a whole day with one
+    /// scope), so verification skips four HMACs per request. Replaced, never locked.
+    pub signing: ArcSwapOption<SigningKey>,
+}
+
+impl LongTermKey {
+    /// The signing key for `scope`, derived once per scope change.
+    pub fn signing_key(&self, scope: &Scope) -> Arc<SigningKey> {
+        if let Some(cached) = self.signing.load_full()
+            && cached.scope() == scope
+        {
+            return cached;
+        }
+        let fresh = Arc::new(SigningKey::derive(&self.secret, scope));
+        self.signing.store(Some(fresh.clone()));
+        fresh
+    }
 }
 
 /// The snapshot.
@@ -118,6 +136,7 @@ impl Snapshot {
                     owner,
                     secret: SecretKey::new(secret),
                     active: k.active,
+                    signing: ArcSwapOption::empty(),
                 },
             );
         }

@@ -71,11 +71,16 @@ fn canonical_query(query: &str, skip_signature: bool) -> String {
         .map(|(n, v)| (encode_component(&n), encode_component(&v)))
         .collect();
     pairs.sort();
-    pairs
-        .iter()
-        .map(|(n, v)| format!("{n}={v}"))
-        .collect::<Vec<_>>()
-        .join("&")
+    let mut out = String::with_capacity(query.len() + 16);
+    for (i, (n, v)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        out.push_str(n);
+        out.push('=');
+        out.push_str(v);
+    }
+    out
 }
 
 /// Trims a header value and collapses internal runs of whitespace to one space.
@@ -106,15 +111,23 @@ pub(crate) fn canonical_request(
     skip_signature: bool,
     payload_hash: &str,
 ) -> String {
-    format!(
-        "{}\n{}\n{}\n{}\n{}\n{}",
+    let mut out = String::with_capacity(256 + req.query.len());
+    for part in [
         req.method,
-        canonical_uri(req.path),
-        canonical_query(req.query, skip_signature),
-        canonical_headers(req, signed),
-        signed.join(";"),
-        payload_hash
-    )
+        "\n",
+        &canonical_uri(req.path),
+        "\n",
+        &canonical_query(req.query, skip_signature),
+        "\n",
+        &canonical_headers(req, signed),
+        "\n",
+        &signed.join(";"),
+        "\n",
+        payload_hash,
+    ] {
+        out.push_str(part);
+    }
+    out
 }
 
 /// The canonical request of a header-signed request, exposed for known-answer tests.

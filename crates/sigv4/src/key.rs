@@ -13,21 +13,39 @@ pub struct Scope {
     pub service: String,
 }
 
+impl Scope {
+    /// Appends `<date>/<region>/<service>/aws4_request` (the hot path avoids `format!`).
+    pub(crate) fn write_to(&self, out: &mut String) {
+        for part in [
+            self.date.as_str(),
+            "/",
+            self.region.as_str(),
+            "/",
+            self.service.as_str(),
+            "/aws4_request",
+        ] {
+            out.push_str(part);
+        }
+    }
+}
+
 impl fmt::Display for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}/{}/{}/aws4_request",
-            self.date, self.region, self.service
-        )
+        let mut s = String::with_capacity(64);
+        self.write_to(&mut s);
+        f.write_str(&s)
     }
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    use fmt::Write;
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(out, "{b:02x}");
+    for &b in bytes {
+        for nibble in [b >> 4, b & 0x0F] {
+            out.push(char::from(
+                DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'0'),
+            ));
+        }
     }
     out
 }
@@ -48,9 +66,33 @@ fn signing_key_tag(secret: &SecretKey, scope: &Scope) -> hmac::Tag {
     hmac_sign(k_service.as_ref(), b"aws4_request")
 }
 
-/// Derives the signing key `kSigning` of the scope.
-pub(crate) fn signing_key(secret: &SecretKey, scope: &Scope) -> hmac::Key {
-    hmac::Key::new(hmac::HMAC_SHA256, signing_key_tag(secret, scope).as_ref())
+/// The derived key `kSigning` of one scope. It is valid for a day, so a verifier may keep it
+/// per access key and skip four HMACs per request; it is as sensitive as the secret for that
+/// scope.
+pub struct SigningKey {
+    scope: Scope,
+    key: hmac::Key,
+}
+
+impl SigningKey {
+    /// Derives the key of `scope` from `secret`.
+    pub fn derive(secret: &SecretKey, scope: &Scope) -> Self {
+        Self {
+            scope: scope.clone(),
+            key: hmac::Key::new(hmac::HMAC_SHA256, signing_key_tag(secret, scope).as_ref()),
+        }
+    }
+
+    /// The scope the key was derived for.
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SigningKey({}, <redacted>)", self.scope)
+    }
 }
 
 /// The signing key in hex, for the published known-answer vectors (and nothing else: the key
@@ -61,15 +103,20 @@ pub fn signing_key_hex(secret: &SecretKey, scope: &Scope) -> String {
 
 /// The string to sign for a canonical request.
 pub(crate) fn string_to_sign(time: &AmzDate, scope: &Scope, canonical_request: &str) -> String {
-    format!(
-        "{ALGORITHM}\n{time}\n{scope}\n{}",
-        sha256_hex(canonical_request.as_bytes())
-    )
+    let mut out = String::with_capacity(160);
+    out.push_str(ALGORITHM);
+    out.push('\n');
+    time.write_to(&mut out);
+    out.push('\n');
+    scope.write_to(&mut out);
+    out.push('\n');
+    out.push_str(&sha256_hex(canonical_request.as_bytes()));
+    out
 }
 
 /// The hex signature of a string to sign.
-pub(crate) fn signature(secret: &SecretKey, scope: &Scope, string_to_sign: &str) -> String {
-    hex(hmac::sign(&signing_key(secret, scope), string_to_sign.as_bytes()).as_ref())
+pub(crate) fn signature(key: &SigningKey, string_to_sign: &str) -> String {
+    hex(hmac::sign(&key.key, string_to_sign.as_bytes()).as_ref())
 }
 
 #[cfg(test)]

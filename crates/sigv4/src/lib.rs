@@ -18,7 +18,7 @@ pub mod verify;
 
 pub use canonical::{HttpRequest, canonical_request_for_tests, payload_hash};
 pub use error::Error;
-pub use key::{Scope, signing_key_hex};
+pub use key::{Scope, SigningKey, signing_key_hex};
 pub use secret::SecretKey;
 pub use time::AmzDate;
 

@@ -2,7 +2,7 @@
 
 use crate::canonical::{HttpRequest, canonical_request, payload_hash};
 use crate::encode::encode_component;
-use crate::key::{Scope, signature, string_to_sign};
+use crate::key::{Scope, SigningKey, signature, string_to_sign};
 use crate::{ALGORITHM, AmzDate, SecretKey};
 
 /// What a signature is made with.
@@ -74,7 +74,7 @@ pub fn sign_headers(req: &HttpRequest<'_>, params: &Params<'_>) -> Signed {
     let scope = params.scope();
     let creq = canonical_request(&with_added, &signed, false, &payload_hash(req.body));
     let sts = string_to_sign(&params.time, &scope, &creq);
-    let sig = signature(params.secret, &scope, &sts);
+    let sig = signature(&SigningKey::derive(params.secret, &scope), &sts);
     added.push((
         "authorization".into(),
         format!(
@@ -129,7 +129,7 @@ pub fn presign(req: &HttpRequest<'_>, params: &Params<'_>, expires_secs: u32) ->
     };
     let creq = canonical_request(&with_query, &signed, true, &payload_hash(req.body));
     let sts = string_to_sign(&params.time, &scope, &creq);
-    let sig = signature(params.secret, &scope, &sts);
+    let sig = signature(&SigningKey::derive(params.secret, &scope), &sts);
     query.push_str("&X-Amz-Signature=");
     query.push_str(&sig);
     Signed {

@@ -5,7 +5,6 @@ use time::{
 
 const BASIC: &[FormatItem<'static>] =
     format_description!("[year][month][day]T[hour][minute][second]Z");
-const DATE_STAMP: &[FormatItem<'static>] = format_description!("[year][month][day]");
 
 /// A request time in UTC with whole seconds, as SigV4 carries it (`20150830T123600Z`).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
@@ -38,13 +37,38 @@ impl AmzDate {
 
     /// The `yyyymmdd` part, which the credential scope must repeat.
     pub fn date_stamp(&self) -> String {
-        self.0.format(DATE_STAMP).unwrap_or_default()
+        let mut s = String::with_capacity(8);
+        let (y, m, d) = (self.0.year(), u8::from(self.0.month()), self.0.day());
+        push_digits(&mut s, u32::try_from(y).unwrap_or(0), 4);
+        push_digits(&mut s, u32::from(m), 2);
+        push_digits(&mut s, u32::from(d), 2);
+        s
+    }
+
+    /// Appends the basic form (`20150830T123600Z`) without going through `format!`.
+    pub(crate) fn write_to(&self, out: &mut String) {
+        out.push_str(&self.date_stamp());
+        out.push('T');
+        push_digits(out, u32::from(self.0.hour()), 2);
+        push_digits(out, u32::from(self.0.minute()), 2);
+        push_digits(out, u32::from(self.0.second()), 2);
+        out.push('Z');
+    }
+}
+
+/// Appends `value` as exactly `width` decimal digits (zero-padded, high digits dropped).
+fn push_digits(out: &mut String, value: u32, width: u32) {
+    for i in (0..width).rev() {
+        let digit = (value / 10u32.pow(i)) % 10;
+        out.push(char::from_digit(digit, 10).unwrap_or('0'));
     }
 }
 
 impl fmt::Display for AmzDate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0.format(BASIC).map_err(|_| fmt::Error)?)
+        let mut s = String::with_capacity(16);
+        self.write_to(&mut s);
+        f.write_str(&s)
     }
 }
 

@@ -4,7 +4,7 @@
 
 use crate::canonical::{HttpRequest, canonical_request, payload_hash};
 use crate::encode::decode_pairs;
-use crate::key::{Scope, signature, string_to_sign};
+use crate::key::{Scope, SigningKey, signature, string_to_sign};
 use crate::{ALGORITHM, AmzDate, Error, SecretKey};
 use subtle::ConstantTimeEq;
 use time::Duration;
@@ -250,6 +250,15 @@ impl Claim {
 
     /// Recomputes the signature with `secret` and compares it in constant time.
     pub fn verify(&self, req: &HttpRequest<'_>, secret: &SecretKey) -> Result<(), Error> {
+        self.verify_with(req, &SigningKey::derive(secret, &self.scope))
+    }
+
+    /// As [`Claim::verify`], with a signing key the caller kept from an earlier request. A key
+    /// derived for another scope is refused, never used.
+    pub fn verify_with(&self, req: &HttpRequest<'_>, key: &SigningKey) -> Result<(), Error> {
+        if *key.scope() != self.scope {
+            return Err(Error::SignatureMismatch);
+        }
         let body_hash = payload_hash(req.body);
         if self
             .signed_headers
@@ -267,11 +276,7 @@ impl Claim {
             self.location == Location::Query,
             &body_hash,
         );
-        let expected = signature(
-            secret,
-            &self.scope,
-            &string_to_sign(&self.time, &self.scope, &creq),
-        );
+        let expected = signature(key, &string_to_sign(&self.time, &self.scope, &creq));
         let provided = self.signature.to_ascii_lowercase();
         if bool::from(expected.as_bytes().ct_eq(provided.as_bytes())) {
             Ok(())

@@ -424,3 +424,27 @@ fn signed_content_hash_must_match_the_body() {
         Err(Error::ContentHashMismatch)
     );
 }
+
+#[test]
+fn a_kept_signing_key_of_another_scope_is_refused() {
+    let secret = SecretKey::new(SECRET.into());
+    let headers = [
+        ("authorization", GOOD_AUTH),
+        ("x-amz-date", "20150830T123600Z"),
+        ("content-type", FORM),
+        ("host", "sts.amazonaws.com"),
+    ];
+    let req = header_req(&headers);
+    let claim = parse(&req).unwrap().unwrap();
+    let right = tessera_sigv4::SigningKey::derive(&secret, &claim.scope);
+    claim.verify_with(&req, &right).unwrap();
+    let other_day = tessera_sigv4::Scope {
+        date: "20150831".into(),
+        ..claim.scope.clone()
+    };
+    let wrong = tessera_sigv4::SigningKey::derive(&secret, &other_day);
+    assert_eq!(
+        claim.verify_with(&req, &wrong),
+        Err(Error::SignatureMismatch)
+    );
+}
