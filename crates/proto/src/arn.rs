@@ -4,14 +4,14 @@ use std::fmt;
 
 /// An Amazon Resource Name: `arn:<partition>:<service>:<region>:<account>:<resource>`.
 ///
-/// Parsing splits on the first five colons only; the resource may itself hold `:` and `/`.
+/// Parsing splits on the first five colons only; the resource may itself hold `:` and `/`. The
+/// text is kept whole (with the positions of its colons) because ARNs are rendered on every
+/// request and parsed far less often.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Arn {
-    partition: String,
-    service: String,
-    region: String,
-    account: String,
-    resource: String,
+    text: String,
+    /// Byte offsets of the five separating colons.
+    colons: [usize; 5],
 }
 
 impl Arn {
@@ -23,13 +23,20 @@ impl Arn {
         account: &str,
         resource: &str,
     ) -> Self {
-        Self {
-            partition: partition.to_owned(),
-            service: service.to_owned(),
-            region: region.to_owned(),
-            account: account.to_owned(),
-            resource: resource.to_owned(),
+        let mut text = String::with_capacity(
+            9 + partition.len() + service.len() + region.len() + account.len() + resource.len(),
+        );
+        let mut colons = [0usize; 5];
+        text.push_str("arn");
+        for (slot, part) in colons
+            .iter_mut()
+            .zip([partition, service, region, account, resource])
+        {
+            *slot = text.len();
+            text.push(':');
+            text.push_str(part);
         }
+        Self { text, colons }
     }
 
     /// Parses an ARN; `None` unless it has the six parts and a non-empty partition, service and
@@ -52,34 +59,45 @@ impl Arn {
         Some(Self::new(p, svc, r, a, res))
     }
 
+    fn part(&self, index: usize) -> &str {
+        let start = self.colons.get(index).map_or(0, |c| c + 1);
+        let end = self
+            .colons
+            .get(index + 1)
+            .copied()
+            .unwrap_or(self.text.len());
+        self.text.get(start..end).unwrap_or_default()
+    }
+
     /// The partition (`aws`, `aws-cn`, …).
     pub fn partition(&self) -> &str {
-        &self.partition
+        self.part(0)
     }
 
     /// The service (`iam`, `sts`, …).
     pub fn service(&self) -> &str {
-        &self.service
+        self.part(1)
     }
 
     /// The account part (12 digits, `aws`, or empty).
     pub fn account(&self) -> &str {
-        &self.account
+        self.part(3)
     }
 
     /// The resource part (`user/alice`, `root`, …).
     pub fn resource(&self) -> &str {
-        &self.resource
+        self.part(4)
+    }
+
+    /// The whole ARN.
+    pub fn as_str(&self) -> &str {
+        &self.text
     }
 }
 
 impl fmt::Display for Arn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "arn:{}:{}:{}:{}:{}",
-            self.partition, self.service, self.region, self.account, self.resource
-        )
+        f.write_str(&self.text)
     }
 }
 
@@ -95,6 +113,10 @@ mod tests {
         assert_eq!(arn.resource(), "user/division/alice");
         let odd = Arn::parse("arn:aws:sts::1:assumed-role/a/b:c").unwrap();
         assert_eq!(odd.resource(), "assumed-role/a/b:c");
+        assert_eq!(
+            (odd.partition(), odd.service(), odd.account()),
+            ("aws", "sts", "1")
+        );
     }
 
     #[test]

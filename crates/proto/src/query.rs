@@ -1,11 +1,13 @@
 //! Query-protocol parameters: the form body and the query string, decoded strictly.
 
 use crate::{ApiError, ErrorCode};
+use std::borrow::Cow;
 
-/// The decoded parameters of one request, in wire order, each name at most once.
+/// The decoded parameters of one request, in wire order, each name at most once. Values that
+/// needed no decoding borrow the request's bytes.
 #[derive(Clone, Debug, Default)]
-pub struct Params {
-    pairs: Vec<(String, String)>,
+pub struct Params<'a> {
+    pairs: Vec<(Cow<'a, str>, Cow<'a, str>)>,
 }
 
 fn hex_value(b: u8) -> Option<u8> {
@@ -18,7 +20,10 @@ fn hex_value(b: u8) -> Option<u8> {
 }
 
 /// Decodes one `x-www-form-urlencoded` component; `None` on a bad `%` escape or invalid UTF-8.
-fn decode(s: &str) -> Option<String> {
+fn decode(s: &str) -> Option<Cow<'_, str>> {
+    if !s.contains(['+', '%']) {
+        return Some(Cow::Borrowed(s));
+    }
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -35,12 +40,12 @@ fn decode(s: &str) -> Option<String> {
         }
         i += 1;
     }
-    String::from_utf8(out).ok()
+    String::from_utf8(out).ok().map(Cow::Owned)
 }
 
-fn decode_into(
-    raw: &str,
-    pairs: &mut Vec<(String, String)>,
+fn decode_into<'a>(
+    raw: &'a str,
+    pairs: &mut Vec<(Cow<'a, str>, Cow<'a, str>)>,
     from_body: bool,
 ) -> Result<(), ApiError> {
     let malformed = || {
@@ -49,7 +54,7 @@ fn decode_into(
             "The request could not be decoded: invalid percent-encoding or UTF-8.",
         )
     };
-    let mut seen_here: Vec<String> = Vec::new();
+    let mut seen_here: Vec<Cow<'a, str>> = Vec::new();
     for item in raw.split('&').filter(|i| !i.is_empty()) {
         let (name, value) = item.split_once('=').unwrap_or((item, ""));
         let name = decode(name).ok_or_else(malformed)?;
@@ -71,9 +76,9 @@ fn decode_into(
     Ok(())
 }
 
-impl Params {
+impl<'a> Params<'a> {
     /// Merges the query string and (for form POSTs) the body.
-    pub fn decode(query: &str, body: &str) -> Result<Self, ApiError> {
+    pub fn decode(query: &'a str, body: &'a str) -> Result<Self, ApiError> {
         let mut pairs = Vec::new();
         decode_into(query, &mut pairs, false)?;
         decode_into(body, &mut pairs, true)?;
@@ -85,7 +90,7 @@ impl Params {
         self.pairs
             .iter()
             .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.as_ref())
     }
 }
 

@@ -361,7 +361,7 @@ impl Response {
 mod tests {
     use super::*;
 
-    fn params(body: &str) -> Params {
+    fn params(body: &str) -> Params<'_> {
         Params::decode("", body).unwrap()
     }
 

@@ -33,12 +33,12 @@ pub struct Reply {
 }
 
 /// Stage 1: parameters decoded and the action resolved.
-struct Decoded {
+struct Decoded<'a> {
     action: Action,
-    params: Params,
+    params: Params<'a>,
 }
 
-fn decode(http: &HttpRequest<'_>) -> Result<Decoded, ApiError> {
+fn decode<'a>(http: &HttpRequest<'a>) -> Result<Decoded<'a>, ApiError> {
     let body = if http.method.eq_ignore_ascii_case("POST") {
         std::str::from_utf8(http.body).map_err(|_| {
             ApiError::new(

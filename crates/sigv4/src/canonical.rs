@@ -1,7 +1,8 @@
 //! The canonical request (spec §2.3): the one place where signer and verifier agree on bytes.
 
-use crate::encode::{decode_pairs, encode_component, encode_path};
+use crate::encode::{canonical_component, encode_path};
 use crate::key::sha256_hex;
+use std::borrow::Cow;
 
 /// The parts of an HTTP request that SigV4 covers, borrowed from whatever HTTP library holds it.
 #[derive(Clone, Copy, Debug)]
@@ -65,10 +66,12 @@ fn canonical_uri(path: &str) -> String {
 }
 
 fn canonical_query(query: &str, skip_signature: bool) -> String {
-    let mut pairs: Vec<(String, String)> = decode_pairs(query)
-        .into_iter()
-        .filter(|(name, _)| !(skip_signature && name == "X-Amz-Signature"))
-        .map(|(n, v)| (encode_component(&n), encode_component(&v)))
+    let mut pairs: Vec<(Cow<'_, str>, Cow<'_, str>)> = query
+        .split('&')
+        .filter(|item| !item.is_empty())
+        .map(|item| item.split_once('=').unwrap_or((item, "")))
+        .filter(|(name, _)| !(skip_signature && *name == "X-Amz-Signature"))
+        .map(|(n, v)| (canonical_component(n), canonical_component(v)))
         .collect();
     pairs.sort();
     let mut out = String::with_capacity(query.len() + 16);

@@ -12,9 +12,37 @@ const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
 /// Same as [`UNRESERVED`] but keeps `/`, for path segments.
 const PATH: &AsciiSet = &UNRESERVED.remove(b'/');
 
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')
+}
+
 /// Encodes a query-string name or value (uppercase hex, space as `%20`).
 pub(crate) fn encode_component(s: &str) -> String {
-    utf8_percent_encode(s, UNRESERVED).to_string()
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(s.len() + s.len() / 2);
+    for &b in s.as_bytes() {
+        if is_unreserved(b) {
+            out.push(char::from(b));
+        } else {
+            out.push('%');
+            for nibble in [b >> 4, b & 0x0F] {
+                out.push(char::from(
+                    HEX.get(usize::from(nibble)).copied().unwrap_or(b'0'),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// The canonical form of a raw (still encoded) query component: decoded, then encoded again.
+/// Most components are already canonical (unreserved characters only) and are borrowed as is.
+pub(crate) fn canonical_component(raw: &str) -> std::borrow::Cow<'_, str> {
+    if raw.bytes().all(is_unreserved) {
+        std::borrow::Cow::Borrowed(raw)
+    } else {
+        std::borrow::Cow::Owned(encode_component(&decode_component(raw)))
+    }
 }
 
 /// Encodes a path, keeping its slashes. The input is the path *as received*, so an
@@ -27,21 +55,13 @@ pub(crate) fn encode_path(s: &str) -> String {
 /// Invalid UTF-8 is replaced rather than refused; such a value can never match a signature
 /// made over valid text, so the request fails where it should.
 pub fn decode_component(s: &str) -> String {
+    if !s.contains(['+', '%']) {
+        return s.to_owned();
+    }
     let plus_as_space = s.replace('+', " ");
     percent_decode(plus_as_space.as_bytes())
         .decode_utf8_lossy()
         .into_owned()
-}
-
-/// Splits a raw query string or form body into decoded `(name, value)` pairs, in wire order.
-pub fn decode_pairs(raw: &str) -> Vec<(String, String)> {
-    raw.split('&')
-        .filter(|item| !item.is_empty())
-        .map(|item| match item.split_once('=') {
-            Some((name, value)) => (decode_component(name), decode_component(value)),
-            None => (decode_component(item), String::new()),
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -59,14 +79,18 @@ mod tests {
     }
 
     #[test]
+    fn canonical_components_are_borrowed_when_already_canonical() {
+        assert!(matches!(
+            canonical_component("AKID-_.~9"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(canonical_component("a%2fb+c%7E"), "a%2Fb%20c~");
+        assert_eq!(canonical_component("%E1%88%B4"), "%E1%88%B4");
+    }
+
+    #[test]
     fn decoding_treats_plus_as_space() {
-        assert_eq!(
-            decode_pairs("A=b+c&D=%2B&E"),
-            vec![
-                ("A".into(), "b c".into()),
-                ("D".into(), "+".into()),
-                ("E".into(), String::new())
-            ]
-        );
+        assert_eq!(decode_component("b+c%2B"), "b c+");
+        assert_eq!(decode_component("plain"), "plain");
     }
 }

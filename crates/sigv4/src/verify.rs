@@ -3,7 +3,7 @@
 //! looks up the key and the session token) → [`Claim::verify`] (the HMAC, in constant time).
 
 use crate::canonical::{HttpRequest, canonical_request, payload_hash};
-use crate::encode::decode_pairs;
+use crate::encode::decode_component;
 use crate::key::{Scope, SigningKey, signature, string_to_sign};
 use crate::{ALGORITHM, AmzDate, Error, SecretKey};
 use subtle::ConstantTimeEq;
@@ -70,7 +70,16 @@ pub fn parse(req: &HttpRequest<'_>) -> Result<Option<Claim>, Error> {
     if let Some(header) = req.header("authorization") {
         return parse_header(req, header).map(Some);
     }
-    let query = decode_pairs(req.query);
+    // Only the `X-Amz-*` parameters matter here; the rest are neither decoded nor copied.
+    let query: Vec<(String, String)> = req
+        .query
+        .split('&')
+        .filter(|item| item.starts_with("X-Amz-"))
+        .map(|item| {
+            let (n, v) = item.split_once('=').unwrap_or((item, ""));
+            (n.to_owned(), decode_component(v))
+        })
+        .collect();
     if query
         .iter()
         .any(|(n, _)| n == "X-Amz-Algorithm" || n == "X-Amz-Credential" || n == "X-Amz-Signature")
