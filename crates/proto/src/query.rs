@@ -3,11 +3,14 @@
 use crate::{ApiError, ErrorCode};
 use std::borrow::Cow;
 
+/// One decoded `name=value` pair, borrowed from the request where no decoding was needed.
+type Pair<'a> = (Cow<'a, str>, Cow<'a, str>);
+
 /// The decoded parameters of one request, in wire order, each name at most once. Values that
 /// needed no decoding borrow the request's bytes.
 #[derive(Clone, Debug, Default)]
 pub struct Params<'a> {
-    pairs: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    pairs: Vec<Pair<'a>>,
 }
 
 fn hex_value(b: u8) -> Option<u8> {
@@ -43,45 +46,46 @@ fn decode(s: &str) -> Option<Cow<'_, str>> {
     String::from_utf8(out).ok().map(Cow::Owned)
 }
 
-fn decode_into<'a>(
-    raw: &'a str,
-    pairs: &mut Vec<(Cow<'a, str>, Cow<'a, str>)>,
-    from_body: bool,
-) -> Result<(), ApiError> {
+/// Decodes one source (query string or body); a name twice in one source is refused.
+fn decode_source(raw: &str) -> Result<Vec<Pair<'_>>, ApiError> {
     let malformed = || {
         ApiError::new(
             ErrorCode::MalformedQueryString,
             "The request could not be decoded: invalid percent-encoding or UTF-8.",
         )
     };
-    let mut seen_here: Vec<Cow<'a, str>> = Vec::new();
-    for item in raw.split('&').filter(|i| !i.is_empty()) {
+    let mut out: Vec<Pair<'_>> = Vec::with_capacity(16);
+    // `X-Amz-*` parameters carry a presigned request's signature; they belong to
+    // authentication, which reads them itself, and are no operation's input.
+    for item in raw
+        .split('&')
+        .filter(|i| !i.is_empty() && !i.starts_with("X-Amz-"))
+    {
         let (name, value) = item.split_once('=').unwrap_or((item, ""));
         let name = decode(name).ok_or_else(malformed)?;
         let value = decode(value).ok_or_else(malformed)?;
-        if seen_here.contains(&name) {
+        if out.iter().any(|(n, _)| *n == name) {
             return Err(ApiError::new(
                 ErrorCode::ValidationError,
                 format!("Duplicate parameter: {name}"),
             ));
         }
-        seen_here.push(name.clone());
-        match pairs.iter_mut().find(|(n, _)| *n == name) {
-            // The body wins over the query string (spec §1.1).
-            Some(existing) if from_body => existing.1 = value,
-            Some(_) => {}
-            None => pairs.push((name, value)),
-        }
+        out.push((name, value));
     }
-    Ok(())
+    Ok(out)
 }
 
 impl<'a> Params<'a> {
     /// Merges the query string and (for form POSTs) the body.
     pub fn decode(query: &'a str, body: &'a str) -> Result<Self, ApiError> {
-        let mut pairs = Vec::new();
-        decode_into(query, &mut pairs, false)?;
-        decode_into(body, &mut pairs, true)?;
+        let mut pairs = decode_source(query)?;
+        for (name, value) in decode_source(body)? {
+            match pairs.iter_mut().find(|(n, _)| *n == name) {
+                // The body wins over the query string (spec §1.1).
+                Some(existing) => existing.1 = value,
+                None => pairs.push((name, value)),
+            }
+        }
         Ok(Self { pairs })
     }
 
@@ -105,6 +109,13 @@ mod tests {
         assert_eq!(p.get("X"), Some("b"));
         assert_eq!(p.get("Y"), Some("+ 1"));
         assert_eq!(p.get("Z"), None);
+    }
+
+    #[test]
+    fn signature_parameters_are_left_to_authentication() {
+        let p = Params::decode("Action=A&X-Amz-Signature=00&X-Amz-Credential=a%2Fb", "").unwrap();
+        assert_eq!(p.get("Action"), Some("A"));
+        assert_eq!(p.get("X-Amz-Signature"), None);
     }
 
     #[test]

@@ -332,7 +332,7 @@ impl Response {
     /// The `<{Action}Response>` document.
     pub fn to_xml(&self, request_id: &str) -> String {
         let name = self.action().name();
-        let mut w = XmlWriter::new();
+        let mut w = XmlWriter::with_capacity(1024);
         w.raw(&format!("<{name}Response xmlns=\"{}\">", escape(NAMESPACE)));
         w.open(&format!("{name}Result"));
         match self {

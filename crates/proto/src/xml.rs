@@ -17,6 +17,13 @@ impl XmlWriter {
         Self::default()
     }
 
+    /// An empty document with room for `bytes`.
+    pub fn with_capacity(bytes: usize) -> Self {
+        Self {
+            out: String::with_capacity(bytes),
+        }
+    }
+
     /// Appends trusted markup (an opening tag with attributes).
     pub fn raw(&mut self, markup: &str) {
         self.out.push_str(markup);

@@ -9,14 +9,15 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
 /// One request's record.
 #[derive(Debug, Serialize)]
 pub struct AuditRecord {
-    /// RFC 3339 time.
-    #[serde(rename = "eventTime")]
-    pub event_time: String,
+    /// When the request arrived; formatted (RFC 3339) by the writer thread, off the request path.
+    #[serde(rename = "eventTime", serialize_with = "rfc3339")]
+    pub event_time: OffsetDateTime,
     /// `sts.amazonaws.com`.
     #[serde(rename = "eventSource")]
     pub event_source: &'static str,
@@ -48,6 +49,10 @@ pub struct AuditRecord {
 const DRAIN_EVERY: Duration = Duration::from_millis(20);
 /// Queue capacity; a full queue makes requests wait (records are never dropped).
 const CAPACITY: usize = 65_536;
+
+fn rfc3339<S: serde::Serializer>(t: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&tessera_proto::sts::format_timestamp(*t))
+}
 
 /// The sending side, held by the request pipeline.
 #[derive(Clone)]

@@ -55,7 +55,10 @@ async fn serve_request<S: Store>(
     req: Request<Body>,
     remote: SocketAddr,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
-    let request_id = uuid::Uuid::new_v4().to_string();
+    let request_id = uuid::Uuid::new_v4()
+        .hyphenated()
+        .encode_lower(&mut uuid::Uuid::encode_buffer())
+        .to_owned();
     if matches!(req.uri().path(), "/healthz" | "/readyz") && req.method() == hyper::Method::GET {
         let mut ok = Response::new(Full::new(Bytes::from_static(b"ok\n")));
         ok.headers_mut()

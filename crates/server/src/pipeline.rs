@@ -125,7 +125,7 @@ pub async fn handle<S>(app: &App<S>, incoming: Incoming<'_>) -> Reply {
     let (caller_arn, access_key_id) = caller_seen.unzip();
     app.audit
         .record(AuditRecord {
-            event_time: sts::format_timestamp(now),
+            event_time: now,
             event_source: "sts.amazonaws.com",
             event_name: action_name.unwrap_or("-").to_owned(),
             request_id: incoming.request_id,

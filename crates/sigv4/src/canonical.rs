@@ -61,7 +61,9 @@ fn normalize_path(path: &str) -> String {
 }
 
 fn canonical_uri(path: &str) -> String {
-    let path = if path.is_empty() { "/" } else { path };
+    if path.is_empty() || path == "/" {
+        return "/".to_owned();
+    }
     encode_path(&normalize_path(path))
 }
 
@@ -87,20 +89,27 @@ fn canonical_query(query: &str, skip_signature: bool) -> String {
 }
 
 /// Trims a header value and collapses internal runs of whitespace to one space.
-fn canonical_header_value(value: &str) -> String {
-    value.split_whitespace().collect::<Vec<_>>().join(" ")
+fn canonical_header_value(value: &str) -> Cow<'_, str> {
+    let tidy =
+        value.trim() == value && !value.contains(['\t', '\n', '\r']) && !value.contains("  ");
+    if tidy {
+        Cow::Borrowed(value)
+    } else {
+        Cow::Owned(value.split_whitespace().collect::<Vec<_>>().join(" "))
+    }
 }
 
 fn canonical_headers(req: &HttpRequest<'_>, signed: &[String]) -> String {
     let mut out = String::new();
     for name in signed {
-        let values: Vec<String> = req
-            .header_values(name)
-            .map(canonical_header_value)
-            .collect();
         out.push_str(name);
         out.push(':');
-        out.push_str(&values.join(","));
+        for (i, value) in req.header_values(name).enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&canonical_header_value(value));
+        }
         out.push('\n');
     }
     out

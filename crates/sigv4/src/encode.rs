@@ -35,10 +35,44 @@ pub(crate) fn encode_component(s: &str) -> String {
     out
 }
 
+fn upper_hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Whether `raw` is already in canonical form: unreserved characters, and `%XX` escapes in
+/// uppercase hex of bytes that must be escaped.
+fn is_canonical(raw: &str) -> bool {
+    let bytes = raw.as_bytes();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b == b'%' {
+            let (Some(hi), Some(lo)) = (
+                bytes.get(i + 1).copied().and_then(upper_hex_value),
+                bytes.get(i + 2).copied().and_then(upper_hex_value),
+            ) else {
+                return false;
+            };
+            if is_unreserved((hi << 4) | lo) {
+                return false;
+            }
+            i += 3;
+        } else if is_unreserved(b) {
+            i += 1;
+        } else {
+            return false;
+        }
+    }
+    true
+}
+
 /// The canonical form of a raw (still encoded) query component: decoded, then encoded again.
-/// Most components are already canonical (unreserved characters only) and are borrowed as is.
+/// Most components are already canonical (what every SDK sends) and are borrowed as is.
 pub(crate) fn canonical_component(raw: &str) -> std::borrow::Cow<'_, str> {
-    if raw.bytes().all(is_unreserved) {
+    if is_canonical(raw) {
         std::borrow::Cow::Borrowed(raw)
     } else {
         std::borrow::Cow::Owned(encode_component(&decode_component(raw)))
@@ -86,6 +120,20 @@ mod tests {
         ));
         assert_eq!(canonical_component("a%2fb+c%7E"), "a%2Fb%20c~");
         assert_eq!(canonical_component("%E1%88%B4"), "%E1%88%B4");
+        assert!(matches!(
+            canonical_component("A%2FB%3D"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(
+            canonical_component("%41%2f"),
+            "A%2F",
+            "escaped unreserved and lowercase hex are redone"
+        );
+        assert_eq!(
+            canonical_component("%4"),
+            "%254",
+            "a broken escape is literal"
+        );
     }
 
     #[test]
