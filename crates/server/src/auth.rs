@@ -5,7 +5,6 @@ use crate::keyring::KeyRing;
 use crate::principal::{Caller, Credential, Identity};
 use crate::snapshot::{KeyOwner, Snapshot};
 use crate::tokens::{self, SessionPrincipal, TokenError};
-use std::sync::Arc;
 use tessera_proto::{AccessKeyId, AccountId, KeyKind};
 use tessera_sigv4::verify::{self, Claim};
 use tessera_sigv4::{AmzDate, HttpRequest, SecretKey, SigningKey};
@@ -60,12 +59,15 @@ pub fn authenticate(req: &HttpRequest<'_>, ctx: &AuthContext<'_>) -> Result<Call
         ctx.regions.iter().any(|r| r == "*" || r == region)
     })?;
     claim.check_time(ctx.now, SKEW)?;
-    let (caller, key) = resolve(&claim, ctx)?;
-    claim.verify_with(req, &key)?;
-    Ok(caller)
+    resolve_and_verify(&claim, req, ctx)
 }
 
-fn resolve(claim: &Claim, ctx: &AuthContext<'_>) -> Result<(Caller, Arc<SigningKey>), AuthError> {
+/// Resolves the credentials (key status, then session token), then checks the HMAC.
+fn resolve_and_verify(
+    claim: &Claim,
+    req: &HttpRequest<'_>,
+    ctx: &AuthContext<'_>,
+) -> Result<Caller, AuthError> {
     let id = AccessKeyId::parse(&claim.access_key_id).ok_or(AuthError::UnknownKey)?;
     match id.kind() {
         KeyKind::LongTerm => {
@@ -83,13 +85,11 @@ fn resolve(claim: &Claim, ctx: &AuthContext<'_>) -> Result<(Caller, Arc<SigningK
             let credential = Credential::LongTerm {
                 access_key_id: id.as_str().to_owned(),
             };
-            Ok((
-                Caller {
-                    identity,
-                    credential,
-                },
-                key.signing_key(&claim.scope),
-            ))
+            key.with_signing_key(&claim.scope, |k| claim.verify_with(req, k))?;
+            Ok(Caller {
+                identity,
+                credential,
+            })
         }
         KeyKind::Temporary => {
             let token = claim
@@ -114,13 +114,11 @@ fn resolve(claim: &Claim, ctx: &AuthContext<'_>) -> Result<(Caller, Arc<SigningK
                 SessionPrincipal::Root => Identity::Root(account),
             };
             let key = SigningKey::derive(&SecretKey::new(claims.secret.clone()), &claim.scope);
-            Ok((
-                Caller {
-                    identity,
-                    credential: Credential::Session(claims),
-                },
-                Arc::new(key),
-            ))
+            claim.verify_with(req, &key)?;
+            Ok(Caller {
+                identity,
+                credential: Credential::Session(claims),
+            })
         }
     }
 }

@@ -15,7 +15,6 @@ use hyper_util::server::graceful::GracefulShutdown;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 use tessera_proto::{ApiError, ErrorCode};
 use tessera_sigv4::HttpRequest;
@@ -51,7 +50,7 @@ fn too_large(limit: usize, request_id: &str) -> Response<Full<Bytes>> {
 }
 
 async fn serve_request<S: Store>(
-    app: Arc<App<S>>,
+    app: &'static App<S>,
     req: Request<Body>,
     remote: SocketAddr,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
@@ -75,9 +74,13 @@ async fn serve_request<S: Store>(
         return Ok(too_large(limit, &request_id));
     }
     let (parts, body) = req.into_parts();
-    let body = match Limited::new(body, limit).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(_) => return Ok(too_large(limit, &request_id)),
+    let body = if hyper::body::Body::is_end_stream(&body) {
+        Bytes::new()
+    } else {
+        match Limited::new(body, limit).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(_) => return Ok(too_large(limit, &request_id)),
+        }
     };
     let headers: Vec<(&str, &str)> = parts
         .headers
@@ -95,13 +98,13 @@ async fn serve_request<S: Store>(
         source_ip: remote.ip().to_string(),
         request_id: request_id.clone(),
     };
-    let Reply { status, body } = handle(&app, incoming).await;
+    let Reply { status, body } = handle(app, incoming).await;
     Ok(xml_response(status, body, &request_id))
 }
 
 /// Serves until `shutdown` completes, then drains connections for up to [`DRAIN_TIMEOUT`].
 pub async fn serve<S: Store>(
-    app: Arc<App<S>>,
+    app: &'static App<S>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) {
@@ -117,11 +120,13 @@ pub async fn serve<S: Store>(
                         continue;
                     }
                 };
-                let app = app.clone();
-                let service = service_fn(move |req| serve_request(app.clone(), req, remote));
+                // `app` is a `&'static`: no reference count is touched per request, so the two
+                // cores never contend for one cache line.
+                let service = service_fn(move |req| serve_request(app, req, remote));
                 let conn = http1::Builder::new()
                     .timer(TokioTimer::new())
                     .header_read_timeout(HEADER_TIMEOUT)
+                    .writev(false)
                     .serve_connection(TokioIo::new(stream), service);
                 let watched = graceful.watch(conn);
                 tokio::spawn(async move {

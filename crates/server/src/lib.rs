@@ -154,7 +154,9 @@ pub async fn run(
     let ring = KeyRing::load(&master, &store.ring_keys().await?, now_secs())?;
     let (audit, audit_writer) = AuditLog::start(&dir.audit())
         .map_err(|e| ServerError::Io(dir.audit().display().to_string(), e))?;
-    let app = Arc::new(App {
+    // The state lives as long as the process serves; leaking it gives every connection a
+    // `&'static` to share without reference counting on the hot path.
+    let app: &'static App<SqliteStore> = Box::leak(Box::new(App {
         store,
         master,
         snapshot: ArcSwap::from_pointee(snapshot),
@@ -163,7 +165,7 @@ pub async fn run(
         scope_regions: config.scope_regions(),
         max_body_bytes: config.max_body_bytes,
         partition: config.partition.clone(),
-    });
+    }));
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| ServerError::Io(config.listen.to_string(), e))?;
@@ -171,16 +173,15 @@ pub async fn run(
         .local_addr()
         .map_err(|e| ServerError::Io(config.listen.to_string(), e))?;
     announce(&format!("Tessera STS listening on http://{local}"));
-    let reloader = spawn_reload_on_hangup(app.clone());
-    http::serve(app.clone(), listener, shutdown).await;
+    let reloader = spawn_reload_on_hangup(app);
+    http::serve(app, listener, shutdown).await;
     reloader.abort();
-    drop(app);
     audit_writer.finish();
     Ok(())
 }
 
 /// On SIGHUP, re-reads the store and key ring (after `tessera keys rotate`, for example).
-fn spawn_reload_on_hangup<S: Store>(app: Arc<App<S>>) -> tokio::task::JoinHandle<()> {
+fn spawn_reload_on_hangup<S: Store>(app: &'static App<S>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         #[cfg(unix)]
         {

@@ -51,16 +51,18 @@ pub struct LongTermKey {
 }
 
 impl LongTermKey {
-    /// The signing key for `scope`, derived once per scope change.
-    pub fn signing_key(&self, scope: &Scope) -> Arc<SigningKey> {
-        if let Some(cached) = self.signing.load_full()
-            && cached.scope() == scope
+    /// Runs `f` with the signing key for `scope`, derived once per scope change. The cached key
+    /// is borrowed, not cloned, so concurrent requests do not contend on a reference count.
+    pub fn with_signing_key<T>(&self, scope: &Scope, f: impl FnOnce(&SigningKey) -> T) -> T {
+        let cached = self.signing.load();
+        if let Some(key) = cached.as_deref()
+            && key.scope() == scope
         {
-            return cached;
+            return f(key);
         }
         let fresh = Arc::new(SigningKey::derive(&self.secret, scope));
         self.signing.store(Some(fresh.clone()));
-        fresh
+        f(&fresh)
     }
 }
 

@@ -36,6 +36,9 @@ impl<'a> HttpRequest<'a> {
 
 /// Lowercase hex SHA-256 of the body.
 pub fn payload_hash(body: &[u8]) -> String {
+    if body.is_empty() {
+        return crate::EMPTY_PAYLOAD_SHA256.to_owned();
+    }
     sha256_hex(body)
 }
 
