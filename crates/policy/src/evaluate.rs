@@ -1,38 +1,111 @@
-//! The combining rule, as a decision table:
+//! Evaluation: which statements apply to a request, and how the policy types combine
+//! (spec §5.7–5.8), written as a decision table.
 //!
-//! | any matching Deny | any matching Allow | decision       |
-//! |-------------------|--------------------|----------------|
-//! | yes               | —                  | explicit deny  |
-//! | no                | yes                | allow          |
-//! | no                | no                 | implicit deny  |
+//! | step | rule | outcome |
+//! |---|---|---|
+//! | 1 | any applicable `Deny` in any policy (identity, resource, boundary, session) | explicit deny |
+//! | 2 | same account, and a resource policy `Allow` names this user / session / federated user exactly | allow |
+//! | 3 | same account: no identity `Allow` and no resource `Allow` naming the role or everyone | implicit deny (identity) |
+//! | 3' | other account: no resource `Allow` naming the principal, its role, its account or everyone | implicit deny (resource) |
+//! | 3'' | other account: no identity `Allow` | implicit deny (identity) |
+//! | 4 | a permissions boundary is set and allows nothing applicable | implicit deny (boundary) |
+//! | 5 | session policies are present and none allows | implicit deny (session) |
+//! | 6 | otherwise | allow |
+//!
+//! A resource policy naming an account delegates to that account's identity policies; it grants
+//! nothing by itself.
 
+use crate::context::{Context, Principal};
 use crate::document::{Effect, Matcher, Policy, Statement};
-use crate::pattern::wildcard_match;
+use crate::pattern::{arn_match, matches_tokens};
+use crate::principal::PrincipalValue;
+use crate::variables::expand;
 
-/// What is being asked: an action (`service:Name`) on a resource ARN.
+/// What is being asked.
 #[derive(Clone, Copy, Debug)]
 pub struct Request<'a> {
-    /// `sts:GetAccessKeyInfo`, …; matched case-insensitively.
+    /// Who asks.
+    pub principal: &'a Principal,
+    /// `service:Action`; matched case-insensitively.
     pub action: &'a str,
-    /// The resource ARN or `*`; matched case-sensitively.
+    /// The resource ARN (or `*`); matched case-sensitively, per ARN segment.
     pub resource: &'a str,
+    /// The account that owns the resource.
+    pub resource_account: &'a str,
+    /// Condition keys.
+    pub context: &'a Context,
 }
 
-/// The outcome, naming the statements that decided it so denials can be explained.
+/// The policies that apply to a request.
+#[derive(Clone, Debug, Default)]
+pub struct Policies<'a> {
+    /// The principal's identity policies (inline, attached, groups').
+    pub identity: Vec<&'a Policy>,
+    /// The resource's policy, if it has one.
+    pub resource: Option<&'a Policy>,
+    /// The principal's permissions boundary, if set.
+    pub boundary: Option<&'a Policy>,
+    /// Session policies, if the principal is a session created with any (`None` = no limit).
+    pub session: Option<Vec<&'a Policy>>,
+}
+
+/// Which policy type a statement came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// An identity policy.
+    Identity,
+    /// The resource (or trust) policy.
+    Resource,
+    /// The permissions boundary.
+    Boundary,
+    /// A session policy.
+    Session,
+}
+
+/// A statement that took part in a decision.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Matched {
+    /// Policy type.
+    pub source: Source,
+    /// Index of the policy within its type.
+    pub policy: usize,
+    /// Index of the statement within the policy.
+    pub statement: usize,
+    /// Its Sid, if any.
+    pub sid: Option<String>,
+}
+
+/// Which policy type failed to allow, for AWS's "because no … policy allows" messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Missing {
+    /// No identity-based policy allows.
+    Identity,
+    /// No resource-based policy allows.
+    Resource,
+    /// The permissions boundary does not allow.
+    Boundary,
+    /// No session policy allows.
+    Session,
+}
+
+/// The outcome, naming the statements that decided it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Decision {
-    /// Some statement allowed and none denied.
+    /// Allowed by these statements.
     Allow {
-        /// Sids (or positions) of the allowing statements.
-        by: Vec<String>,
+        /// The allowing statements.
+        by: Vec<Matched>,
     },
-    /// A statement denied explicitly.
+    /// Denied by these statements.
     ExplicitDeny {
-        /// Sids (or positions) of the denying statements.
-        by: Vec<String>,
+        /// The denying statements.
+        by: Vec<Matched>,
     },
     /// Nothing allowed.
-    ImplicitDeny,
+    ImplicitDeny {
+        /// The first policy type that did not allow.
+        missing: Missing,
+    },
 }
 
 impl Decision {
@@ -42,137 +115,155 @@ impl Decision {
     }
 }
 
-fn matches(m: &Matcher, value: &str, case_insensitive: bool) -> bool {
+fn matcher_holds<T>(m: &Matcher<T>, hit: impl Fn(&T) -> bool) -> bool {
     match m {
-        Matcher::Any(patterns) => patterns
-            .iter()
-            .any(|p| wildcard_match(p, value, case_insensitive)),
-        Matcher::NoneOf(patterns) => !patterns
-            .iter()
-            .any(|p| wildcard_match(p, value, case_insensitive)),
+        Matcher::Any(items) => items.iter().any(hit),
+        Matcher::NoneOf(items) => !items.iter().any(hit),
     }
 }
 
-fn applies(s: &Statement, req: &Request<'_>) -> bool {
-    matches(&s.action, req.action, true) && matches(&s.resource, req.resource, false)
+fn applies(policy: &Policy, s: &Statement, req: &Request<'_>) -> bool {
+    let action = req.action.to_lowercase();
+    if !matcher_holds(&s.action, |p| matches_tokens(p, &action)) {
+        return false;
+    }
+    if let Some(resource) = &s.resource {
+        let hit = |pattern: &String| {
+            expand(pattern, req.context, policy.variables)
+                .is_some_and(|p| arn_match(&p, req.resource))
+        };
+        if !matcher_holds(resource, hit) {
+            return false;
+        }
+    }
+    if let Some(principal) = &s.principal
+        && !matcher_holds(principal, |v| v.matches(req.principal))
+    {
+        return false;
+    }
+    s.conditions
+        .iter()
+        .all(|c| c.holds(req.context, policy.variables))
 }
 
-/// Evaluates identity policies for a request.
-pub fn evaluate<'p>(policies: impl IntoIterator<Item = &'p Policy>, req: &Request<'_>) -> Decision {
-    let (mut allow, mut deny) = (Vec::new(), Vec::new());
-    for (pi, policy) in policies.into_iter().enumerate() {
+/// How far a resource-policy `Allow` reaches for this principal (spec §5.8).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Reach {
+    /// Names the account: the account's identity policies decide.
+    Account,
+    /// Names the role or everyone: grants, within boundary and session policies.
+    Role,
+    /// Names this user, session or federated user: grants outright.
+    Exact,
+}
+
+fn reach(s: &Statement, p: &Principal) -> Reach {
+    match &s.principal {
+        Some(Matcher::Any(values)) => values
+            .iter()
+            .filter(|v| v.matches(p))
+            .map(|v| {
+                if v.names_exactly(p) {
+                    Reach::Exact
+                } else if matches!(v, PrincipalValue::Aws(a) if a.len() == 12 || a.ends_with(":root")) {
+                    Reach::Account
+                } else {
+                    Reach::Role
+                }
+            })
+            .max()
+            .unwrap_or(Reach::Account),
+        // `NotPrincipal` with Allow names nobody in particular.
+        Some(Matcher::NoneOf(_)) | None => Reach::Role,
+    }
+}
+
+struct Hits {
+    allow: Vec<(Matched, Reach)>,
+    deny: Vec<Matched>,
+}
+
+fn collect(hits: &mut Hits, source: Source, policies: &[&Policy], req: &Request<'_>) {
+    for (pi, policy) in policies.iter().enumerate() {
         for (si, s) in policy.statements.iter().enumerate() {
-            if applies(s, req) {
-                let name = s
-                    .sid
-                    .clone()
-                    .unwrap_or_else(|| format!("policy {pi} statement {si}"));
+            if applies(policy, s, req) {
+                let m = Matched {
+                    source,
+                    policy: pi,
+                    statement: si,
+                    sid: s.sid.clone(),
+                };
                 match s.effect {
-                    Effect::Allow => allow.push(name),
-                    Effect::Deny => deny.push(name),
+                    Effect::Allow => hits.allow.push((m, reach(s, req.principal))),
+                    Effect::Deny => hits.deny.push(m),
                 }
             }
         }
     }
-    if !deny.is_empty() {
-        Decision::ExplicitDeny { by: deny }
-    } else if !allow.is_empty() {
-        Decision::Allow { by: allow }
-    } else {
-        Decision::ImplicitDeny
-    }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn p(json: &str) -> Policy {
-        Policy::parse(json).unwrap()
-    }
-
-    const REQ: Request<'static> = Request {
-        action: "sts:GetAccessKeyInfo",
-        resource: "*",
+/// Decides a request.
+pub fn authorize(policies: &Policies<'_>, req: &Request<'_>) -> Decision {
+    let mut hits = Hits {
+        allow: Vec::new(),
+        deny: Vec::new(),
     };
-
-    #[test]
-    fn decision_table() {
-        let allow =
-            p(r#"{"Statement":{"Sid":"A","Effect":"Allow","Action":"sts:*","Resource":"*"}}"#);
-        let deny = p(
-            r#"{"Statement":{"Sid":"D","Effect":"Deny","Action":"sts:GetAccessKeyInfo","Resource":"*"}}"#,
-        );
-        let other = p(r#"{"Statement":{"Effect":"Allow","Action":"iam:*","Resource":"*"}}"#);
-        assert_eq!(
-            evaluate([&allow], &REQ),
-            Decision::Allow {
-                by: vec!["A".into()]
-            }
-        );
-        assert_eq!(
-            evaluate([&allow, &deny], &REQ),
-            Decision::ExplicitDeny {
-                by: vec!["D".into()]
-            }
-        );
-        assert_eq!(
-            evaluate([&deny], &REQ),
-            Decision::ExplicitDeny {
-                by: vec!["D".into()]
-            }
-        );
-        assert_eq!(evaluate([&other], &REQ), Decision::ImplicitDeny);
-        assert_eq!(evaluate([], &REQ), Decision::ImplicitDeny);
+    collect(&mut hits, Source::Identity, &policies.identity, req);
+    collect(
+        &mut hits,
+        Source::Resource,
+        policies.resource.as_slice(),
+        req,
+    );
+    collect(
+        &mut hits,
+        Source::Boundary,
+        policies.boundary.as_slice(),
+        req,
+    );
+    if let Some(session) = &policies.session {
+        collect(&mut hits, Source::Session, session, req);
     }
-
-    #[test]
-    fn not_action_and_not_resource() {
-        let all_but_iam =
-            p(r#"{"Statement":{"Effect":"Allow","NotAction":"iam:*","Resource":"*"}}"#);
-        assert!(evaluate([&all_but_iam], &REQ).is_allowed());
-        let not_star = p(r#"{"Statement":{"Effect":"Allow","Action":"*","NotResource":"*"}}"#);
-        assert!(!evaluate([&not_star], &REQ).is_allowed());
-        let deny_not_sts = p(
-            r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","NotAction":"sts:*","Resource":"*"}]}"#,
-        );
-        assert!(evaluate([&deny_not_sts], &REQ).is_allowed());
-        assert!(
-            !evaluate(
-                [&deny_not_sts],
-                &Request {
-                    action: "iam:ListUsers",
-                    resource: "*"
-                }
-            )
-            .is_allowed()
-        );
+    if !hits.deny.is_empty() {
+        return Decision::ExplicitDeny { by: hits.deny };
     }
-
-    #[test]
-    fn actions_ignore_case_resources_do_not() {
-        let upper = p(
-            r#"{"Statement":{"Effect":"Allow","Action":"STS:GETACCESSKEYINFO","Resource":"arn:aws:iam::1:user/Alice"}}"#,
-        );
-        assert!(
-            evaluate(
-                [&upper],
-                &Request {
-                    action: "sts:GetAccessKeyInfo",
-                    resource: "arn:aws:iam::1:user/Alice"
-                }
-            )
-            .is_allowed()
-        );
-        assert!(
-            !evaluate(
-                [&upper],
-                &Request {
-                    action: "sts:GetAccessKeyInfo",
-                    resource: "arn:aws:iam::1:user/alice"
-                }
-            )
-            .is_allowed()
-        );
+    let from = |src: Source| hits.allow.iter().filter(move |(m, _)| m.source == src);
+    let resource_reach = from(Source::Resource).map(|(_, r)| *r).max();
+    let same_account = req.resource_account == req.principal.account;
+    let allowed = |hits: Hits| Decision::Allow {
+        by: hits.allow.into_iter().map(|(m, _)| m).collect(),
+    };
+    if same_account && resource_reach == Some(Reach::Exact) {
+        return allowed(hits);
     }
+    let identity = from(Source::Identity).next().is_some();
+    if same_account {
+        if !identity && resource_reach.is_none_or(|r| r < Reach::Role) {
+            return Decision::ImplicitDeny {
+                missing: Missing::Identity,
+            };
+        }
+    } else {
+        if resource_reach.is_none() {
+            return Decision::ImplicitDeny {
+                missing: Missing::Resource,
+            };
+        }
+        if !identity {
+            return Decision::ImplicitDeny {
+                missing: Missing::Identity,
+            };
+        }
+    }
+    if policies.boundary.is_some() && from(Source::Boundary).next().is_none() {
+        return Decision::ImplicitDeny {
+            missing: Missing::Boundary,
+        };
+    }
+    if policies.session.is_some() && from(Source::Session).next().is_none() {
+        return Decision::ImplicitDeny {
+            missing: Missing::Session,
+        };
+    }
+    allowed(hits)
 }

@@ -89,6 +89,7 @@ fn resolve_and_verify(
             Ok(Caller {
                 identity,
                 credential,
+                region: claim.scope.region.clone(),
             })
         }
         KeyKind::Temporary => {
@@ -118,6 +119,7 @@ fn resolve_and_verify(
             Ok(Caller {
                 identity,
                 credential: Credential::Session(claims),
+                region: claim.scope.region.clone(),
             })
         }
     }

@@ -1,8 +1,11 @@
 //! Authorization: each request declares what it needs as data ([`Requirement`]); this module
 //! checks it once, before the action runs (STYLE.md #3), and only it can make an [`Authorized`].
 
+use crate::principal::RequestEnv;
 use crate::principal::{Caller, Credential, Identity};
-use tessera_policy::{Decision, Request as PolicyRequest, evaluate};
+use tessera_policy::{
+    Decision, Missing, Policies, Request as PolicyRequest, Source, authorize as evaluate,
+};
 use tessera_proto::sts::Request;
 
 /// Which kinds of credentials may call an action at all (spec §2.11), before any policy.
@@ -77,11 +80,37 @@ pub struct Authorized {
     pub request: Request,
 }
 
+/// AWS's explanation of a denial: "with an explicit deny in …" / "because no … allows …".
+fn denial_reason(decision: &Decision, action: &str) -> Option<String> {
+    let kind = |src: Source| match src {
+        Source::Identity => "an identity-based policy",
+        Source::Resource => "a resource-based policy",
+        Source::Boundary => "a permissions boundary",
+        Source::Session => "a session policy",
+    };
+    match decision {
+        Decision::Allow { .. } => None,
+        Decision::ExplicitDeny { by } => Some(format!(
+            "with an explicit deny in {}",
+            kind(by.first().map_or(Source::Identity, |m| m.source))
+        )),
+        Decision::ImplicitDeny { missing } => {
+            let which = match missing {
+                Missing::Identity => "identity-based policy",
+                Missing::Resource => "resource-based policy",
+                Missing::Boundary => "permissions boundary",
+                Missing::Session => "session policy",
+            };
+            Some(format!("because no {which} allows the {action} action"))
+        }
+    }
+}
+
 /// Checks a request's requirement against the caller.
 pub fn authorize(
     caller: Caller,
     request: Request,
-    partition: &str,
+    env: &RequestEnv<'_>,
 ) -> Result<Authorized, AuthzError> {
     let need = requirement(&request);
     if let CallerRule::LongTermOnly(message) = need.callers
@@ -92,25 +121,26 @@ pub fn authorize(
     if let Some((action, resource)) = need.permission {
         // The account root is not subject to identity policies.
         if let Identity::User(user) = &caller.identity {
+            let principal = caller.policy_principal(env.partition);
+            let context = caller.context(env);
+            let account = caller.account().to_string();
+            let policies = Policies {
+                identity: user.policies.iter().collect(),
+                ..Policies::default()
+            };
             let decision = evaluate(
-                &user.policies,
+                &policies,
                 &PolicyRequest {
+                    principal: &principal,
                     action,
                     resource: &resource,
+                    resource_account: &account,
+                    context: &context,
                 },
             );
-            let reason = match decision {
-                Decision::Allow { .. } => None,
-                Decision::ExplicitDeny { .. } => {
-                    Some("with an explicit deny in an identity-based policy".to_owned())
-                }
-                Decision::ImplicitDeny => Some(format!(
-                    "because no identity-based policy allows the {action} action"
-                )),
-            };
-            if let Some(reason) = reason {
+            if let Some(reason) = denial_reason(&decision, action) {
                 return Err(AuthzError::NotAuthorized {
-                    caller: caller.arn(partition),
+                    caller: principal.arn,
                     action,
                     resource,
                     reason,
@@ -119,4 +149,35 @@ pub fn authorize(
         }
     }
     Ok(Authorized { caller, request })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tessera_policy::Matched;
+
+    #[test]
+    fn denial_messages_follow_aws() {
+        let by = vec![Matched {
+            source: Source::Boundary,
+            policy: 0,
+            statement: 0,
+            sid: None,
+        }];
+        assert_eq!(
+            denial_reason(&Decision::ExplicitDeny { by }, "sts:X").unwrap(),
+            "with an explicit deny in a permissions boundary"
+        );
+        assert_eq!(
+            denial_reason(
+                &Decision::ImplicitDeny {
+                    missing: Missing::Identity
+                },
+                "sts:X"
+            )
+            .unwrap(),
+            "because no identity-based policy allows the sts:X action"
+        );
+        assert!(denial_reason(&Decision::Allow { by: vec![] }, "sts:X").is_none());
+    }
 }

@@ -7,7 +7,7 @@ use crate::audit::AuditRecord;
 use crate::auth::{AuthContext, authenticate};
 use crate::authorize::authorize;
 use crate::ops::{OpContext, execute};
-use crate::principal::Caller;
+use crate::principal::{Caller, RequestEnv};
 use tessera_proto::query::Params;
 use tessera_proto::sts::{self, Action};
 use tessera_proto::{ApiError, ErrorCode};
@@ -91,7 +91,12 @@ fn run<S>(
         caller.arn(&snapshot.partition),
         caller.access_key_id().to_owned(),
     ));
-    let authorized = authorize(caller, request, &snapshot.partition)?;
+    let env = RequestEnv {
+        partition: &snapshot.partition,
+        now,
+        source_ip: &incoming.source_ip,
+    };
+    let authorized = authorize(caller, request, &env)?;
     let ctx = OpContext {
         snapshot: &snapshot,
         ring: &ring,

@@ -3,7 +3,19 @@
 use crate::snapshot::User;
 use crate::tokens::SessionClaims;
 use std::sync::Arc;
+use tessera_policy::{Context, Principal, PrincipalKind};
 use tessera_proto::AccountId;
+use time::OffsetDateTime;
+
+/// Facts about the request itself that conditions can test.
+pub struct RequestEnv<'a> {
+    /// The ARN partition.
+    pub partition: &'a str,
+    /// Server time.
+    pub now: OffsetDateTime,
+    /// Client address.
+    pub source_ip: &'a str,
+}
 
 /// The identity behind the credentials.
 #[derive(Debug, Clone)]
@@ -33,6 +45,8 @@ pub struct Caller {
     pub identity: Identity,
     /// With what.
     pub credential: Credential,
+    /// The region the request was signed for (`aws:RequestedRegion`).
+    pub region: String,
 }
 
 impl Caller {
@@ -71,5 +85,69 @@ impl Caller {
     /// Whether the caller used temporary credentials.
     pub fn is_session(&self) -> bool {
         matches!(self.credential, Credential::Session(_))
+    }
+
+    /// The principal as policies match it.
+    pub fn policy_principal(&self, partition: &str) -> Principal {
+        let (kind, id) = match &self.identity {
+            Identity::Root(_) => (PrincipalKind::Account, None),
+            Identity::User(u) => (PrincipalKind::User, Some(u.unique_id.clone())),
+        };
+        Principal {
+            kind,
+            arn: self.arn(partition),
+            account: self.account().to_string(),
+            id,
+            role_arn: None,
+            federated: None,
+        }
+    }
+
+    /// The global condition keys of a request by this caller (spec §3.0.10, §4.5).
+    pub fn context(&self, env: &RequestEnv<'_>) -> Context {
+        let mut c = Context::new();
+        let (principal_type, username) = match &self.identity {
+            Identity::Root(_) => ("Account", None),
+            Identity::User(u) => ("User", Some(u.name.as_str())),
+        };
+        c.set("aws:PrincipalType", principal_type);
+        c.set("aws:userid", self.user_id());
+        if let Some(name) = username {
+            c.set("aws:username", name);
+        }
+        c.set("aws:PrincipalArn", self.arn(env.partition));
+        c.set("aws:PrincipalAccount", self.account().to_string());
+        c.set("aws:SourceIp", env.source_ip);
+        c.set("aws:RequestedRegion", self.region.as_str());
+        c.set("aws:SecureTransport", "false");
+        c.set(
+            "aws:CurrentTime",
+            tessera_proto::sts::format_timestamp(env.now),
+        );
+        c.set("aws:EpochTime", env.now.unix_timestamp().to_string());
+        match &self.credential {
+            Credential::LongTerm { .. } => {}
+            Credential::Session(claims) => {
+                let issued =
+                    OffsetDateTime::from_unix_timestamp(claims.issued_at).unwrap_or(env.now);
+                c.set(
+                    "aws:TokenIssueTime",
+                    tessera_proto::sts::format_timestamp(issued),
+                );
+                match claims.mfa_authenticated_at {
+                    Some(at) => {
+                        c.set("aws:MultiFactorAuthPresent", "true");
+                        c.set(
+                            "aws:MultiFactorAuthAge",
+                            (env.now.unix_timestamp() - at).max(0).to_string(),
+                        );
+                    }
+                    None => {
+                        c.set("aws:MultiFactorAuthPresent", "false");
+                    }
+                }
+            }
+        }
+        c
     }
 }

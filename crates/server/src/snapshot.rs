@@ -6,7 +6,7 @@ use crate::store::{StoreData, StoreError};
 use arc_swap::ArcSwapOption;
 use std::collections::HashMap;
 use std::sync::Arc;
-use tessera_policy::Policy;
+use tessera_policy::{Policy, PolicyKind};
 use tessera_proto::{AccountId, Arn};
 use tessera_sigv4::{Scope, SecretKey, SigningKey};
 
@@ -88,7 +88,7 @@ impl Snapshot {
     ) -> Result<Self, StoreError> {
         let mut policies: HashMap<&str, Vec<Policy>> = HashMap::new();
         for p in &data.user_policies {
-            let parsed = Policy::parse(&p.document).map_err(|e| {
+            let parsed = Policy::parse(&p.document, PolicyKind::Identity).map_err(|e| {
                 StoreError::Corrupt(format!("policy {} of {}: {e}", p.name, p.user_id))
             })?;
             policies.entry(p.user_id.as_str()).or_default().push(parsed);

@@ -1,0 +1,124 @@
+//! The `Principal` / `NotPrincipal` element (spec §5.3) and how a request's principal matches it.
+
+use crate::context::{Principal, PrincipalKind};
+
+/// One principal value of a policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum PrincipalValue {
+    /// `"*"` or `{"AWS": "*"}`.
+    Everyone,
+    /// `{"AWS": …}`: an account id, a root/user/role/session ARN, or a unique id.
+    Aws(String),
+    /// `{"Federated": …}`: an identity provider.
+    Federated(String),
+    /// `{"Service": …}`: an AWS service; never matched by this server.
+    Service(String),
+    /// `{"CanonicalUser": …}`: S3 only; never matched by this server.
+    CanonicalUser(String),
+}
+
+fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The account named by `arn:<partition>:iam::<account>:root`.
+fn root_account(arn: &str) -> Option<&str> {
+    let mut parts = arn.splitn(6, ':');
+    match (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) {
+        (Some("arn"), Some(_), Some("iam"), Some(""), Some(account), Some("root")) => Some(account),
+        _ => None,
+    }
+}
+
+impl PrincipalValue {
+    /// Whether the value names the request's principal.
+    pub(crate) fn matches(&self, p: &Principal) -> bool {
+        match self {
+            Self::Everyone => true,
+            Self::Aws(v) => {
+                if is_account_id(v) {
+                    return p.account == *v;
+                }
+                if let Some(account) = root_account(v) {
+                    return p.account == account;
+                }
+                p.arn == *v
+                    || p.id.as_deref() == Some(v.as_str())
+                    || (p.kind == PrincipalKind::AssumedRole
+                        && p.role_arn.as_deref() == Some(v.as_str()))
+            }
+            Self::Federated(v) => p.federated.as_deref() == Some(v.as_str()),
+            Self::Service(_) | Self::CanonicalUser(_) => false,
+        }
+    }
+
+    /// Whether the value names this principal itself, rather than its account or everyone
+    /// (spec §5.8: such grants are not limited by the principal's implicit denies). A role ARN
+    /// names the role, not the session, so it does not count.
+    pub(crate) fn names_exactly(&self, p: &Principal) -> bool {
+        match self {
+            Self::Aws(v) => {
+                p.arn == *v
+                    && matches!(
+                        p.kind,
+                        PrincipalKind::User
+                            | PrincipalKind::AssumedRole
+                            | PrincipalKind::FederatedUser
+                    )
+            }
+            Self::Everyone | Self::Federated(_) | Self::Service(_) | Self::CanonicalUser(_) => {
+                false
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session() -> Principal {
+        Principal {
+            kind: PrincipalKind::AssumedRole,
+            arn: "arn:aws:sts::111122223333:assumed-role/Deploy/s1".into(),
+            account: "111122223333".into(),
+            id: Some("AROAEXAMPLE".into()),
+            role_arn: Some("arn:aws:iam::111122223333:role/Deploy".into()),
+            federated: None,
+        }
+    }
+
+    #[test]
+    fn a_role_session_matches_its_role_session_account_and_everyone() {
+        let p = session();
+        for v in [
+            "arn:aws:iam::111122223333:role/Deploy",
+            "arn:aws:sts::111122223333:assumed-role/Deploy/s1",
+            "111122223333",
+            "arn:aws:iam::111122223333:root",
+            "AROAEXAMPLE",
+        ] {
+            assert!(PrincipalValue::Aws(v.into()).matches(&p), "{v}");
+        }
+        assert!(PrincipalValue::Everyone.matches(&p));
+        for v in [
+            "444455556666",
+            "arn:aws:iam::111122223333:role/Other",
+            "arn:aws:sts::111122223333:assumed-role/Deploy/s2",
+        ] {
+            assert!(!PrincipalValue::Aws(v.into()).matches(&p), "{v}");
+        }
+        assert!(!PrincipalValue::Service("ec2.amazonaws.com".into()).matches(&p));
+        assert!(PrincipalValue::Aws(p.arn.clone()).names_exactly(&p));
+        assert!(
+            !PrincipalValue::Aws("arn:aws:iam::111122223333:role/Deploy".into()).names_exactly(&p)
+        );
+    }
+}
