@@ -162,7 +162,10 @@ fn actions(v: &Json) -> Result<Vec<Vec<Tok>>, ParseError> {
 fn resources(v: &Json) -> Result<Vec<String>, ParseError> {
     let list = string_list(v)?;
     for r in &list {
-        if r != "*" && !(r.starts_with("arn:") && r.splitn(6, ':').count() == 6) {
+        // A trailing wildcard may stand for the remaining ARN segments (`arn:aws:ec2:*`).
+        let arn_shaped =
+            r.starts_with("arn:") && (r.splitn(6, ':').count() == 6 || r.ends_with('*'));
+        if r != "*" && !arn_shaped {
             return Err(ParseError::ResourceFormat(r.clone()));
         }
     }
@@ -324,6 +327,10 @@ impl Policy {
             return Err(ParseError::InvalidCharacters);
         }
         let root = Json::parse(document).map_err(|_| ParseError::Syntax)?;
+        // JSON escapes (`\u20ac`) must not smuggle in what the raw text may not hold.
+        if !root.all_text(&|c| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{FF}')) {
+            return Err(ParseError::InvalidCharacters);
+        }
         let members = root.as_object().ok_or(ParseError::Syntax)?;
         for (key, _) in members {
             if !matches!(key.as_str(), "Version" | "Id" | "Statement") {

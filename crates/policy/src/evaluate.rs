@@ -15,10 +15,10 @@
 //! A resource policy naming an account delegates to that account's identity policies; it grants
 //! nothing by itself.
 
-use crate::context::{Context, Principal};
+use crate::context::{Context, Principal, PrincipalKind};
 use crate::document::{Effect, Matcher, Policy, Statement};
 use crate::pattern::{arn_match, matches_tokens};
-use crate::principal::PrincipalValue;
+use crate::principal::{PrincipalValue, not_principal_excludes};
 use crate::variables::expand;
 
 /// What is being asked.
@@ -136,9 +136,12 @@ fn applies(policy: &Policy, s: &Statement, req: &Request<'_>) -> bool {
             return false;
         }
     }
-    if let Some(principal) = &s.principal
-        && !matcher_holds(principal, |v| v.matches(req.principal))
-    {
+    let principal_ok = match &s.principal {
+        None => true,
+        Some(Matcher::Any(values)) => values.iter().any(|v| v.matches(req.principal)),
+        Some(Matcher::NoneOf(values)) => !not_principal_excludes(values, req.principal),
+    };
+    if !principal_ok {
         return false;
     }
     s.conditions
@@ -260,7 +263,11 @@ pub fn authorize(policies: &Policies<'_>, req: &Request<'_>) -> Decision {
             missing: Missing::Boundary,
         };
     }
-    if policies.session.is_some() && from(Source::Session).next().is_none() {
+    // A federated user's permissions are only what its session policies grant: without any,
+    // it has none (spec §3.0.4, §5.7 step 6).
+    let session_limited =
+        policies.session.is_some() || req.principal.kind == PrincipalKind::FederatedUser;
+    if session_limited && from(Source::Session).next().is_none() {
         return Decision::ImplicitDeny {
             missing: Missing::Session,
         };

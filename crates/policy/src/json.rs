@@ -38,6 +38,18 @@ impl Json {
             .map(|(_, v)| v)
     }
 
+    /// Whether every key and string in the value satisfies `ok`.
+    pub(crate) fn all_text(&self, ok: &impl Fn(char) -> bool) -> bool {
+        match self {
+            Self::Null | Self::Bool(_) | Self::Number(_) => true,
+            Self::String(s) => s.chars().all(ok),
+            Self::Array(items) => items.iter().all(|i| i.all_text(ok)),
+            Self::Object(members) => members
+                .iter()
+                .all(|(k, v)| k.chars().all(ok) && v.all_text(ok)),
+        }
+    }
+
     /// A string.
     pub(crate) fn as_str(&self) -> Option<&str> {
         match self {

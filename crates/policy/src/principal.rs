@@ -59,6 +59,18 @@ impl PrincipalValue {
         }
     }
 
+    /// Whether the value names one layer of the principal's identity chain exactly (used by
+    /// `NotPrincipal`, which AWS checks layer by layer: account, role, session or user).
+    fn names_layer(&self, layer: &Layer<'_>) -> bool {
+        match (self, layer) {
+            (Self::Everyone, _) => true,
+            (Self::Aws(v), Layer::Account(a)) => v == a || root_account(v) == Some(a),
+            (Self::Aws(v), Layer::Entity { arn, id }) => v == arn || Some(v.as_str()) == *id,
+            (Self::Federated(v), Layer::Provider(p)) => v == p,
+            _ => false,
+        }
+    }
+
     /// Whether the value names this principal itself, rather than its account or everyone
     /// (spec §5.8: such grants are not limited by the principal's implicit denies). A role ARN
     /// names the role, not the session, so it does not count.
@@ -78,6 +90,55 @@ impl PrincipalValue {
             }
         }
     }
+}
+
+/// One identity in a principal's chain.
+enum Layer<'a> {
+    Account(&'a str),
+    Entity { arn: &'a str, id: Option<&'a str> },
+    Provider(&'a str),
+}
+
+fn layers(p: &Principal) -> Vec<Layer<'_>> {
+    let mut out = vec![Layer::Account(&p.account)];
+    match p.kind {
+        PrincipalKind::Account => {}
+        PrincipalKind::User | PrincipalKind::FederatedUser => {
+            out.push(Layer::Entity {
+                arn: &p.arn,
+                id: p.id.as_deref(),
+            });
+        }
+        PrincipalKind::AssumedRole => {
+            if let Some(role) = &p.role_arn {
+                out.push(Layer::Entity {
+                    arn: role,
+                    id: p.id.as_deref(),
+                });
+            }
+            out.push(Layer::Entity {
+                arn: &p.arn,
+                id: None,
+            });
+        }
+        PrincipalKind::WebIdentity => {
+            out.clear();
+            if let Some(provider) = &p.federated {
+                out.push(Layer::Provider(provider));
+            }
+        }
+    }
+    out
+}
+
+/// Whether a `NotPrincipal` list excludes the principal: only if it names every layer of its
+/// chain (so listing an account alone does not exempt that account's users or roles).
+pub(crate) fn not_principal_excludes(values: &[PrincipalValue], p: &Principal) -> bool {
+    let chain = layers(p);
+    !chain.is_empty()
+        && chain
+            .iter()
+            .all(|l| values.iter().any(|v| v.names_layer(l)))
 }
 
 #[cfg(test)]

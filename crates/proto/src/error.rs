@@ -30,6 +30,20 @@ pub enum ErrorCode {
     RequestEntityTooLarge,
     /// An action of the API that this server does not implement yet.
     NotImplemented,
+    /// IAM: the named entity does not exist.
+    NoSuchEntity,
+    /// IAM: the name is taken (case-insensitively).
+    EntityAlreadyExists,
+    /// IAM: a quota would be exceeded.
+    LimitExceeded,
+    /// A policy document is not valid policy grammar.
+    MalformedPolicyDocument,
+    /// IAM: the entity still has dependents.
+    DeleteConflict,
+    /// IAM: a semantic input error (duplicate tag keys, reserved prefixes, …).
+    InvalidInput,
+    /// STS: session policies and tags do not fit in a session token.
+    PackedPolicyTooLarge,
     /// A bug or an unavailable dependency on our side.
     InternalFailure,
     /// The server is shutting down or overloaded.
@@ -61,6 +75,13 @@ impl ErrorCode {
             Self::MalformedQueryString => "MalformedQueryString",
             Self::RequestEntityTooLarge => "RequestEntityTooLarge",
             Self::NotImplemented => "NotImplemented",
+            Self::NoSuchEntity => "NoSuchEntity",
+            Self::EntityAlreadyExists => "EntityAlreadyExists",
+            Self::LimitExceeded => "LimitExceeded",
+            Self::MalformedPolicyDocument => "MalformedPolicyDocument",
+            Self::DeleteConflict => "DeleteConflict",
+            Self::InvalidInput => "InvalidInput",
+            Self::PackedPolicyTooLarge => "PackedPolicyTooLarge",
             Self::InternalFailure => "InternalFailure",
             Self::ServiceUnavailable => "ServiceUnavailable",
         }
@@ -77,7 +98,12 @@ impl ErrorCode {
             Self::IncompleteSignature
             | Self::ValidationError
             | Self::InvalidAction
-            | Self::MissingAction => 400,
+            | Self::MissingAction
+            | Self::MalformedPolicyDocument
+            | Self::InvalidInput
+            | Self::PackedPolicyTooLarge => 400,
+            Self::NoSuchEntity => 404,
+            Self::EntityAlreadyExists | Self::LimitExceeded | Self::DeleteConflict => 409,
             Self::MalformedQueryString => 404,
             Self::RequestEntityTooLarge => 413,
             Self::NotImplemented => 501,

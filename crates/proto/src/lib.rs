@@ -7,6 +7,7 @@ pub mod access_key;
 pub mod account;
 pub mod arn;
 pub mod error;
+pub mod iam;
 pub mod query;
 pub mod sts;
 pub mod unique_id;

@@ -89,6 +89,48 @@ impl<'a> Params<'a> {
         Ok(Self { pairs })
     }
 
+    /// The elements of a list of scalars, `<name>.member.N`, in index order. `Err` names the
+    /// first malformed member (index 0, non-numeric index).
+    pub fn list(&self, name: &str) -> Result<Vec<&str>, String> {
+        let prefix = format!("{name}.member.");
+        let mut items: Vec<(u32, &str)> = Vec::new();
+        for (n, v) in &self.pairs {
+            if let Some(index) = n.strip_prefix(prefix.as_str()) {
+                match index.parse::<u32>() {
+                    Ok(i) if i > 0 => items.push((i, v.as_ref())),
+                    _ => return Err(n.to_string()),
+                }
+            }
+        }
+        items.sort_by_key(|(i, _)| *i);
+        Ok(items.into_iter().map(|(_, v)| v).collect())
+    }
+
+    /// The elements of a list of structures, `<name>.member.N.<Member>`, as one map of member
+    /// name to value per element, in index order.
+    pub fn struct_list(&self, name: &str) -> Result<Vec<Vec<(&str, &str)>>, String> {
+        let prefix = format!("{name}.member.");
+        let mut items: Vec<(u32, Vec<(&str, &str)>)> = Vec::new();
+        for (n, v) in &self.pairs {
+            let Some(rest) = n.strip_prefix(prefix.as_str()) else {
+                continue;
+            };
+            let Some((index, member)) = rest.split_once('.') else {
+                return Err(n.to_string());
+            };
+            let index = match index.parse::<u32>() {
+                Ok(i) if i > 0 => i,
+                _ => return Err(n.to_string()),
+            };
+            match items.iter_mut().find(|(i, _)| *i == index) {
+                Some((_, members)) => members.push((member, v.as_ref())),
+                None => items.push((index, vec![(member, v.as_ref())])),
+            }
+        }
+        items.sort_by_key(|(i, _)| *i);
+        Ok(items.into_iter().map(|(_, m)| m).collect())
+    }
+
     /// The value of a parameter.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.pairs
@@ -109,6 +151,38 @@ mod tests {
         assert_eq!(p.get("X"), Some("b"));
         assert_eq!(p.get("Y"), Some("+ 1"));
         assert_eq!(p.get("Z"), None);
+    }
+
+    #[test]
+    fn lists_and_structures() {
+        let p = Params::decode("", "K.member.2=b&K.member.1=a&Tags.member.2.Key=k2&Tags.member.1.Key=k1&Tags.member.1.Value=v1&Tags.member.2.Value=v2").unwrap();
+        assert_eq!(p.list("K").unwrap(), vec!["a", "b"]);
+        let tags = p.struct_list("Tags").unwrap();
+        assert_eq!(
+            tags,
+            vec![
+                vec![("Key", "k1"), ("Value", "v1")],
+                vec![("Key", "k2"), ("Value", "v2")]
+            ]
+        );
+        assert!(
+            Params::decode("", "K.member.0=a")
+                .unwrap()
+                .list("K")
+                .is_err()
+        );
+        assert!(
+            Params::decode("", "K.member.x=a")
+                .unwrap()
+                .list("K")
+                .is_err()
+        );
+        assert!(
+            Params::decode("", "Tags.member.1=a")
+                .unwrap()
+                .struct_list("Tags")
+                .is_err()
+        );
     }
 
     #[test]

@@ -15,6 +15,8 @@ pub enum CallerRule {
     Anyone,
     /// Long-term credentials only; sessions get `AccessDenied` with this message.
     LongTermOnly(&'static str),
+    /// Long-term credentials, or sessions authenticated with MFA (the IAM API, spec §2.11).
+    MfaSessionsOnly(&'static str),
 }
 
 /// What a request needs: a caller rule, and optionally an IAM permission on a resource.
@@ -24,7 +26,7 @@ pub struct Requirement {
     pub callers: CallerRule,
     /// `(action, resource)` to evaluate against the caller's identity policies; `None` for
     /// actions AWS never evaluates policies for (GetCallerIdentity, GetSessionToken).
-    pub permission: Option<(&'static str, String)>,
+    pub permission: Option<(String, String)>,
 }
 
 /// The requirement of each STS request.
@@ -44,7 +46,7 @@ pub fn requirement(request: &Request) -> Requirement {
             callers: CallerRule::LongTermOnly(
                 "Cannot call GetAccessKeyInfo with session credentials",
             ),
-            permission: Some(("sts:GetAccessKeyInfo", "*".to_owned())),
+            permission: Some(("sts:GetAccessKeyInfo".to_owned(), "*".to_owned())),
         },
     }
 }
@@ -63,7 +65,7 @@ pub enum AuthzError {
         /// Caller ARN.
         caller: String,
         /// IAM action.
-        action: &'static str,
+        action: String,
         /// Resource ARN.
         resource: String,
         /// AWS's explanation suffix.
@@ -106,48 +108,60 @@ fn denial_reason(decision: &Decision, action: &str) -> Option<String> {
     }
 }
 
-/// Checks a request's requirement against the caller.
+/// Checks a requirement against the caller: the caller rule first, then the policies.
+pub fn check(caller: &Caller, need: Requirement, env: &RequestEnv<'_>) -> Result<(), AuthzError> {
+    let refused = match (need.callers, &caller.credential) {
+        (CallerRule::Anyone, _) | (_, Credential::LongTerm { .. }) => None,
+        (CallerRule::LongTermOnly(message), Credential::Session(_)) => Some(message),
+        (CallerRule::MfaSessionsOnly(message), Credential::Session(claims)) => {
+            claims.mfa_authenticated_at.is_none().then_some(message)
+        }
+    };
+    if let Some(message) = refused {
+        return Err(AuthzError::CallerKind(message));
+    }
+    let Some((action, resource)) = need.permission else {
+        return Ok(());
+    };
+    // The account root is not subject to identity policies.
+    let Identity::User(user) = &caller.identity else {
+        return Ok(());
+    };
+    let principal = caller.policy_principal(env.partition);
+    let context = caller.context(env);
+    let account = caller.account().to_string();
+    let policies = Policies {
+        identity: user.policies().collect(),
+        ..Policies::default()
+    };
+    let decision = evaluate(
+        &policies,
+        &PolicyRequest {
+            principal: &principal,
+            action: &action,
+            resource: &resource,
+            resource_account: &account,
+            context: &context,
+        },
+    );
+    match denial_reason(&decision, &action) {
+        Some(reason) => Err(AuthzError::NotAuthorized {
+            caller: principal.arn,
+            action,
+            resource,
+            reason,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Authorizes an STS request: only this function makes an [`Authorized`].
 pub fn authorize(
     caller: Caller,
     request: Request,
     env: &RequestEnv<'_>,
 ) -> Result<Authorized, AuthzError> {
-    let need = requirement(&request);
-    if let CallerRule::LongTermOnly(message) = need.callers
-        && matches!(caller.credential, Credential::Session(_))
-    {
-        return Err(AuthzError::CallerKind(message));
-    }
-    if let Some((action, resource)) = need.permission {
-        // The account root is not subject to identity policies.
-        if let Identity::User(user) = &caller.identity {
-            let principal = caller.policy_principal(env.partition);
-            let context = caller.context(env);
-            let account = caller.account().to_string();
-            let policies = Policies {
-                identity: user.policies.iter().collect(),
-                ..Policies::default()
-            };
-            let decision = evaluate(
-                &policies,
-                &PolicyRequest {
-                    principal: &principal,
-                    action,
-                    resource: &resource,
-                    resource_account: &account,
-                    context: &context,
-                },
-            );
-            if let Some(reason) = denial_reason(&decision, action) {
-                return Err(AuthzError::NotAuthorized {
-                    caller: principal.arn,
-                    action,
-                    resource,
-                    reason,
-                });
-            }
-        }
-    }
+    check(&caller, requirement(&request), env)?;
     Ok(Authorized { caller, request })
 }
 

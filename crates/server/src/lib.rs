@@ -8,6 +8,7 @@ pub mod bootstrap;
 pub mod config;
 pub mod crypto;
 pub mod http;
+pub mod iam;
 pub mod keyring;
 pub mod ops;
 pub mod pipeline;
@@ -38,6 +39,8 @@ pub struct App<S> {
     scope_regions: Vec<String>,
     max_body_bytes: usize,
     partition: String,
+    /// Serializes writers so snapshots are published in the order their writes committed.
+    write_lock: tokio::sync::Mutex<()>,
 }
 
 /// Why the server could not start or a command failed.
@@ -110,6 +113,17 @@ async fn open_store(config: &Config) -> Result<(DataDir, MasterKey, SqliteStore)
 }
 
 impl<S: Store> App<S> {
+    /// Applies writes to the store, then publishes a snapshot that includes them: the next
+    /// request on any connection sees the change.
+    pub async fn write(&self, writes: &[store::Write]) -> Result<(), ServerError> {
+        let _serialized = self.write_lock.lock().await;
+        self.store.apply(writes).await?;
+        let data = self.store.load().await?;
+        let snapshot = Snapshot::build(&data, &self.master, &self.partition)?;
+        self.snapshot.store(Arc::new(snapshot));
+        Ok(())
+    }
+
     /// Rebuilds the snapshot and key ring from the store and swaps them in.
     pub async fn reload(&self) -> Result<(), ServerError> {
         let data = self.store.load().await?;
@@ -165,6 +179,7 @@ pub async fn run(
         scope_regions: config.scope_regions(),
         max_body_bytes: config.max_body_bytes,
         partition: config.partition.clone(),
+        write_lock: tokio::sync::Mutex::new(()),
     }));
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -8,9 +8,10 @@ use crate::auth::{AuthContext, authenticate};
 use crate::authorize::authorize;
 use crate::ops::{OpContext, execute};
 use crate::principal::{Caller, RequestEnv};
+use crate::store::Store;
 use tessera_proto::query::Params;
-use tessera_proto::sts::{self, Action};
 use tessera_proto::{ApiError, ErrorCode};
+use tessera_proto::{iam, sts};
 use tessera_sigv4::{AmzDate, HttpRequest};
 use time::OffsetDateTime;
 
@@ -32,45 +33,87 @@ pub struct Reply {
     pub body: String,
 }
 
+/// Which API a request is for, chosen by its `Version`.
+#[derive(Clone, Copy)]
+enum Api {
+    Sts(sts::Action),
+    Iam(iam::Action),
+}
+
+impl Api {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Sts(a) => a.name(),
+            Self::Iam(a) => a.name(),
+        }
+    }
+}
+
 /// Stage 1: parameters decoded and the action resolved.
 struct Decoded<'a> {
-    action: Action,
+    api: Api,
     params: Params<'a>,
 }
 
-fn decode<'a>(http: &HttpRequest<'a>) -> Result<Decoded<'a>, ApiError> {
-    let body = if http.method.eq_ignore_ascii_case("POST") {
+fn form_body<'a>(http: &HttpRequest<'a>) -> Result<&'a str, ApiError> {
+    if http.method.eq_ignore_ascii_case("POST") {
         std::str::from_utf8(http.body).map_err(|_| {
             ApiError::new(
                 ErrorCode::MalformedQueryString,
                 "The request body is not valid UTF-8.",
             )
-        })?
+        })
     } else {
-        ""
-    };
-    let params = Params::decode(http.query, body)?;
-    let action = sts::resolve_action(&params)?;
-    Ok(Decoded { action, params })
+        Ok("")
+    }
 }
 
-/// Runs a request through every stage. `caller` is filled in once known, for the audit record.
-fn run<S>(
+fn decode<'a>(params: Params<'a>) -> Result<Decoded<'a>, ApiError> {
+    let api = if params.get("Version") == Some(iam::VERSION) {
+        Api::Iam(iam::resolve_action(&params)?)
+    } else {
+        Api::Sts(sts::resolve_action(&params)?)
+    };
+    Ok(Decoded { api, params })
+}
+
+/// What the audit record needs to know of a request, filled in as stages complete.
+#[derive(Default)]
+struct Seen {
+    action: Option<&'static str>,
+    caller: Option<(String, String)>,
+}
+
+/// The result of either API, encoded for the wire.
+enum Outcome {
+    Sts(sts::Response),
+    Iam(iam::Response),
+}
+
+async fn run<S: Store>(
     app: &App<S>,
     incoming: &Incoming<'_>,
     now: OffsetDateTime,
-    action_name: &mut Option<&'static str>,
-    caller_seen: &mut Option<(String, String)>,
-) -> Result<sts::Response, ApiError> {
-    let decoded = decode(&incoming.http)?;
-    *action_name = Some(decoded.action.name());
+    seen: &mut Seen,
+) -> Result<Outcome, ApiError> {
+    let params = Params::decode(incoming.http.query, form_body(&incoming.http)?)?;
+    let decoded = decode(params)?;
+    seen.action = Some(decoded.api.name());
     let snapshot = app.snapshot.load();
     let ring = app.ring.load();
-    let caller: Option<Caller> = if decoded.action.needs_signature() {
+    let service = match decoded.api {
+        Api::Sts(_) => "sts",
+        Api::Iam(_) => "iam",
+    };
+    let needs_signature = match decoded.api {
+        Api::Sts(a) => a.needs_signature(),
+        Api::Iam(_) => true,
+    };
+    let caller: Option<Caller> = if needs_signature {
         let ctx = AuthContext {
             snapshot: &snapshot,
             ring: &ring,
-            service: "sts",
+            service,
             regions: &app.scope_regions,
             now: AmzDate::from_time(now),
         };
@@ -78,55 +121,91 @@ fn run<S>(
     } else {
         None
     };
-    let request = sts::decode(decoded.action, &decoded.params)?;
-    // Every action implemented so far is signed; the federation actions, whose token or
-    // assertion is the credential, are refused by `decode` until they are built.
-    let caller = caller.ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::NotImplemented,
-            "Unsigned actions are not implemented by this server yet.",
-        )
-    })?;
-    *caller_seen = Some((
-        caller.arn(&snapshot.partition),
-        caller.access_key_id().to_owned(),
-    ));
+    if let Some(c) = &caller {
+        seen.caller = Some((c.arn(&snapshot.partition), c.access_key_id().to_owned()));
+    }
     let env = RequestEnv {
         partition: &snapshot.partition,
         now,
         source_ip: &incoming.source_ip,
     };
-    let authorized = authorize(caller, request, &env)?;
-    let ctx = OpContext {
-        snapshot: &snapshot,
-        ring: &ring,
-        now,
-    };
-    Ok(execute(authorized, &ctx)?)
+    match decoded.api {
+        Api::Sts(action) => {
+            let request = sts::decode(action, &decoded.params)?;
+            // Every STS action implemented so far is signed; the federation actions, whose
+            // token or assertion is the credential, are refused by `decode` until they exist.
+            let caller = caller.ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::NotImplemented,
+                    "Unsigned actions are not implemented by this server yet.",
+                )
+            })?;
+            let authorized = authorize(caller, request, &env)?;
+            let ctx = OpContext {
+                snapshot: &snapshot,
+                ring: &ring,
+                now,
+            };
+            Ok(Outcome::Sts(execute(authorized, &ctx)?))
+        }
+        Api::Iam(action) => {
+            let caller = caller.ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::MissingAuthenticationToken,
+                    "Request is missing Authentication Token",
+                )
+            })?;
+            let request = iam::decode(action, &decoded.params)?;
+            let planned = crate::iam::plan(request, &caller, &snapshot)?;
+            let authorized = crate::iam::authorize(planned, &caller, &env)?;
+            Ok(Outcome::Iam(
+                crate::iam::execute(authorized, app, &snapshot, &caller, now).await?,
+            ))
+        }
+    }
 }
 
-/// Handles one STS request end to end, and audits it.
-pub async fn handle<S>(app: &App<S>, incoming: Incoming<'_>) -> Reply {
+/// Handles one request of either API end to end, and audits it.
+pub async fn handle<S: Store>(app: &App<S>, incoming: Incoming<'_>) -> Reply {
     let now = OffsetDateTime::now_utc();
-    let mut action_name = None;
-    let mut caller_seen = None;
-    let outcome = run(app, &incoming, now, &mut action_name, &mut caller_seen);
+    let mut seen = Seen::default();
+    let outcome = run(app, &incoming, now, &mut seen).await;
     let (reply, error_code) = match outcome {
-        Ok(response) => (
+        Ok(Outcome::Sts(response)) => (
             Reply {
                 status: 200,
                 body: response.to_xml(&incoming.request_id),
             },
             None,
         ),
-        Err(e) => (
+        Ok(Outcome::Iam(response)) => (
             Reply {
-                status: e.code.status(),
-                body: e.to_xml(sts::NAMESPACE, &incoming.request_id),
+                status: 200,
+                body: response.to_xml(&incoming.request_id),
             },
-            Some(e.code.as_str()),
+            None,
         ),
+        Err(e) => {
+            // Errors use the namespace of the API the request was for.
+            let namespace = if incoming.http.query.contains("Version=2010-05-08")
+                || std::str::from_utf8(incoming.http.body)
+                    .is_ok_and(|b| b.contains("Version=2010-05-08"))
+            {
+                iam::NAMESPACE
+            } else {
+                sts::NAMESPACE
+            };
+            (
+                Reply {
+                    status: e.code.status(),
+                    body: e.to_xml(namespace, &incoming.request_id),
+                },
+                Some(e.code.as_str()),
+            )
+        }
     };
+    let action_name = seen.action;
+    let caller_seen = seen.caller;
     let (caller_arn, access_key_id) = caller_seen.unzip();
     app.audit
         .record(AuditRecord {

@@ -3,6 +3,7 @@
 
 use crate::auth::AuthError;
 use crate::authorize::AuthzError;
+use crate::iam::IamError;
 use crate::ops::OpError;
 use crate::tokens::{MintError, TokenError};
 use tessera_proto::{ApiError, ErrorCode};
@@ -80,9 +81,32 @@ impl From<OpError> for ApiError {
                 ApiError::new(ErrorCode::InternalFailure, "An internal error occurred.")
             }
             OpError::Mint(MintError::PackedTooLarge(percent)) => ApiError::new(
-                ErrorCode::ValidationError,
+                ErrorCode::PackedPolicyTooLarge,
                 format!("Packed session data is {percent}% of the allowed size."),
             ),
         }
+    }
+}
+
+impl From<IamError> for ApiError {
+    fn from(e: IamError) -> Self {
+        let code = match &e {
+            IamError::NoSuchUser(_)
+            | IamError::NoSuchAccessKey(_)
+            | IamError::NoSuchUserPolicy(_) => ErrorCode::NoSuchEntity,
+            IamError::UserExists(_) => ErrorCode::EntityAlreadyExists,
+            IamError::DeleteConflict(_) => ErrorCode::DeleteConflict,
+            IamError::Quota(_) | IamError::InlinePolicySize(_) => ErrorCode::LimitExceeded,
+            IamError::DuplicateTagKeys | IamError::ReservedTagKey(_) | IamError::InvalidMarker => {
+                ErrorCode::InvalidInput
+            }
+            IamError::UserNameRequired => ErrorCode::ValidationError,
+            IamError::Malformed(_) => ErrorCode::MalformedPolicyDocument,
+            IamError::Store(_) | IamError::Crypto(_) | IamError::Publish(_) => {
+                tracing::error!(error = %e, "internal failure");
+                return ApiError::new(ErrorCode::InternalFailure, "An internal error occurred.");
+            }
+        };
+        ApiError::new(code, e.to_string())
     }
 }

@@ -23,8 +23,32 @@ pub struct User {
     pub path: String,
     /// `arn:<partition>:iam::<account>:user<path><name>`.
     pub arn: Arn,
-    /// Inline and attached identity policies.
-    pub policies: Vec<Policy>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Inline policies, sorted by name.
+    pub inline: Vec<InlinePolicy>,
+    /// Tags, in the order they were added.
+    pub tags: Vec<(String, String)>,
+    /// Ids of the user's access keys, oldest first.
+    pub key_ids: Vec<String>,
+}
+
+impl User {
+    /// Every identity policy of the user, parsed.
+    pub fn policies(&self) -> impl Iterator<Item = &Policy> {
+        self.inline.iter().map(|p| &p.policy)
+    }
+}
+
+/// An inline policy: its name, its text as written, and its parsed form.
+#[derive(Debug)]
+pub struct InlinePolicy {
+    /// Name, unique per user.
+    pub name: String,
+    /// The JSON document as stored.
+    pub document: String,
+    /// Parsed once here, never per request.
+    pub policy: Policy,
 }
 
 /// Who owns a long-term key.
@@ -41,6 +65,8 @@ pub enum KeyOwner {
 pub struct LongTermKey {
     /// Owner.
     pub owner: KeyOwner,
+    /// Unix seconds.
+    pub created_at: i64,
     /// The secret, for verifying signatures.
     pub secret: SecretKey,
     /// Inactive keys authenticate nothing.
@@ -72,6 +98,8 @@ pub struct Snapshot {
     /// The partition every ARN is in.
     pub partition: String,
     users: HashMap<String, Arc<User>>,
+    /// `(account, lowercased name)` → user: names are unique case-insensitively.
+    users_by_name: HashMap<(AccountId, String), Arc<User>>,
     keys: HashMap<String, LongTermKey>,
 }
 
@@ -86,14 +114,37 @@ impl Snapshot {
         master: &MasterKey,
         partition: &str,
     ) -> Result<Self, StoreError> {
-        let mut policies: HashMap<&str, Vec<Policy>> = HashMap::new();
+        let mut inline: HashMap<&str, Vec<InlinePolicy>> = HashMap::new();
         for p in &data.user_policies {
-            let parsed = Policy::parse(&p.document, PolicyKind::Identity).map_err(|e| {
+            let policy = Policy::parse(&p.document, PolicyKind::Identity).map_err(|e| {
                 StoreError::Corrupt(format!("policy {} of {}: {e}", p.name, p.user_id))
             })?;
-            policies.entry(p.user_id.as_str()).or_default().push(parsed);
+            inline
+                .entry(p.user_id.as_str())
+                .or_default()
+                .push(InlinePolicy {
+                    name: p.name.clone(),
+                    document: p.document.clone(),
+                    policy,
+                });
+        }
+        let mut tags: HashMap<&str, Vec<(String, String)>> = HashMap::new();
+        for t in &data.user_tags {
+            tags.entry(t.user_id.as_str())
+                .or_default()
+                .push((t.key.clone(), t.value.clone()));
+        }
+        let mut key_ids: HashMap<&str, Vec<(i64, String)>> = HashMap::new();
+        for k in &data.access_keys {
+            if let Some(uid) = &k.user_id {
+                key_ids
+                    .entry(uid.as_str())
+                    .or_default()
+                    .push((k.created_at, k.id.clone()));
+            }
         }
         let mut users = HashMap::new();
+        let mut users_by_name = HashMap::new();
         for u in &data.users {
             let account = account(&u.account_id)?;
             let arn = Arn::new(
@@ -103,15 +154,23 @@ impl Snapshot {
                 &u.account_id,
                 &format!("user{}{}", u.path, u.name),
             );
-            let user = User {
+            let mut policies = inline.remove(u.unique_id.as_str()).unwrap_or_default();
+            policies.sort_by(|a, b| a.name.cmp(&b.name));
+            let mut keys = key_ids.remove(u.unique_id.as_str()).unwrap_or_default();
+            keys.sort();
+            let user = Arc::new(User {
                 unique_id: u.unique_id.clone(),
                 account,
                 name: u.name.clone(),
                 path: u.path.clone(),
                 arn,
-                policies: policies.remove(u.unique_id.as_str()).unwrap_or_default(),
-            };
-            users.insert(u.unique_id.clone(), Arc::new(user));
+                created_at: u.created_at,
+                inline: policies,
+                tags: tags.remove(u.unique_id.as_str()).unwrap_or_default(),
+                key_ids: keys.into_iter().map(|(_, id)| id).collect(),
+            });
+            users_by_name.insert((account, u.name.to_lowercase()), user.clone());
+            users.insert(u.unique_id.clone(), user);
         }
         let mut keys = HashMap::new();
         for k in &data.access_keys {
@@ -136,6 +195,7 @@ impl Snapshot {
                 k.id.clone(),
                 LongTermKey {
                     owner,
+                    created_at: k.created_at,
                     secret: SecretKey::new(secret),
                     active: k.active,
                     signing: ArcSwapOption::empty(),
@@ -145,6 +205,7 @@ impl Snapshot {
         Ok(Self {
             partition: partition.to_owned(),
             users,
+            users_by_name,
             keys,
         })
     }
@@ -157,5 +218,21 @@ impl Snapshot {
     /// A user by unique id.
     pub fn user(&self, unique_id: &str) -> Option<&Arc<User>> {
         self.users.get(unique_id)
+    }
+
+    /// A user by name, case-insensitively, within an account.
+    pub fn user_named(&self, account: AccountId, name: &str) -> Option<&Arc<User>> {
+        self.users_by_name.get(&(account, name.to_lowercase()))
+    }
+
+    /// The users of an account whose path starts with `prefix`, sorted by name.
+    pub fn users_in(&self, account: AccountId, prefix: &str) -> Vec<&Arc<User>> {
+        let mut list: Vec<&Arc<User>> = self
+            .users
+            .values()
+            .filter(|u| u.account == account && u.path.starts_with(prefix))
+            .collect();
+        list.sort_by(|a, b| a.name.cmp(&b.name));
+        list
     }
 }

@@ -18,6 +18,62 @@ pub enum StoreError {
     /// A stored row does not hold what our schema promises.
     #[error("store: corrupt row: {0}")]
     Corrupt(String),
+    /// A write would break a uniqueness rule (a name already taken, concurrently).
+    #[error("store: the entity already exists")]
+    Conflict,
+}
+
+/// A tag on a user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserTagRow {
+    /// The user's unique id.
+    pub user_id: String,
+    /// Key, case preserved.
+    pub key: String,
+    /// Value.
+    pub value: String,
+}
+
+/// One mutation; [`Store::apply`] runs a list of them in one transaction.
+#[derive(Clone, Debug)]
+pub enum Write {
+    /// Create a user.
+    InsertUser(UserRow),
+    /// Delete a user (its tags go with it).
+    DeleteUser {
+        /// Unique id.
+        unique_id: String,
+    },
+    /// Replace a user's tags.
+    SetUserTags {
+        /// Unique id.
+        user_id: String,
+        /// The complete new set, in order.
+        tags: Vec<(String, String)>,
+    },
+    /// Create or replace an inline user policy.
+    PutUserPolicy(UserPolicyRow),
+    /// Delete an inline user policy.
+    DeleteUserPolicy {
+        /// Unique id of the user.
+        user_id: String,
+        /// Policy name.
+        name: String,
+    },
+    /// Create an access key.
+    InsertAccessKey(AccessKeyRow),
+    /// Activate or deactivate an access key.
+    SetAccessKeyActive {
+        /// Key id.
+        id: String,
+        /// New status.
+        active: bool,
+    },
+    /// Delete an access key.
+    DeleteAccessKey {
+        /// Key id.
+        id: String,
+    },
 }
 
 /// An account row.
@@ -83,6 +139,8 @@ pub struct StoreData {
     pub user_policies: Vec<UserPolicyRow>,
     /// Access keys.
     pub access_keys: Vec<AccessKeyRow>,
+    /// User tags, in insertion order.
+    pub user_tags: Vec<UserTagRow>,
 }
 
 /// What a first start writes, in one transaction.
@@ -106,6 +164,8 @@ pub trait Store: Send + Sync + 'static {
     fn is_empty(&self) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Writes a first start's account, administrator and ring key, all or nothing.
     fn bootstrap(&self, b: &Bootstrap) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Applies writes atomically; durable when the future completes.
+    fn apply(&self, writes: &[Write]) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Reads every identity, for a new snapshot.
     fn load(&self) -> impl Future<Output = Result<StoreData, StoreError>> + Send;
     /// Reads the key ring.

@@ -3,6 +3,7 @@
 
 use super::{
     AccessKeyRow, AccountRow, Bootstrap, Store, StoreData, StoreError, UserPolicyRow, UserRow,
+    UserTagRow, Write,
 };
 use crate::keyring::StoredRingKey;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -10,7 +11,10 @@ use sqlx::{Row, SqlitePool};
 use std::path::Path;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[include_str!("schema.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("schema.sql"),
+    include_str!("schema_2_tags.sql"),
+];
 
 /// The SQLite store.
 #[derive(Clone)]
@@ -59,6 +63,79 @@ impl SqliteStore {
     }
 }
 
+/// Maps a uniqueness violation to [`StoreError::Conflict`].
+fn conflict_or(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
+        _ => StoreError::Database(e),
+    }
+}
+
+async fn apply_one(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    w: &Write,
+) -> Result<(), StoreError> {
+    let result = match w {
+        Write::InsertUser(u) => {
+            sqlx::query("INSERT INTO users (unique_id, account_id, name, name_folded, path, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+                .bind(&u.unique_id)
+                .bind(&u.account_id)
+                .bind(&u.name)
+                .bind(u.name.to_lowercase())
+                .bind(&u.path)
+                .bind(u.created_at)
+                .execute(&mut **tx)
+                .await
+        }
+        Write::DeleteUser { unique_id } => {
+            sqlx::query("DELETE FROM users WHERE unique_id = ?").bind(unique_id).execute(&mut **tx).await
+        }
+        Write::SetUserTags { user_id, tags } => {
+            sqlx::query("DELETE FROM user_tags WHERE user_id = ?").bind(user_id).execute(&mut **tx).await.map_err(conflict_or)?;
+            for (key, value) in tags {
+                sqlx::query("INSERT INTO user_tags (user_id, key, key_folded, value) VALUES (?, ?, ?, ?)")
+                    .bind(user_id)
+                    .bind(key)
+                    .bind(key.to_lowercase())
+                    .bind(value)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(conflict_or)?;
+            }
+            return Ok(());
+        }
+        Write::PutUserPolicy(p) => {
+            sqlx::query("INSERT INTO user_policies (user_id, name, document) VALUES (?, ?, ?) ON CONFLICT (user_id, name) DO UPDATE SET document = excluded.document")
+                .bind(&p.user_id)
+                .bind(&p.name)
+                .bind(&p.document)
+                .execute(&mut **tx)
+                .await
+        }
+        Write::DeleteUserPolicy { user_id, name } => {
+            sqlx::query("DELETE FROM user_policies WHERE user_id = ? AND name = ?").bind(user_id).bind(name).execute(&mut **tx).await
+        }
+        Write::InsertAccessKey(k) => {
+            sqlx::query("INSERT INTO access_keys (id, account_id, user_id, secret_sealed, active, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+                .bind(&k.id)
+                .bind(&k.account_id)
+                .bind(&k.user_id)
+                .bind(&k.secret_sealed)
+                .bind(k.active)
+                .bind(k.created_at)
+                .execute(&mut **tx)
+                .await
+        }
+        Write::SetAccessKeyActive { id, active } => {
+            sqlx::query("UPDATE access_keys SET active = ? WHERE id = ?").bind(active).bind(id).execute(&mut **tx).await
+        }
+        Write::DeleteAccessKey { id } => {
+            sqlx::query("DELETE FROM access_keys WHERE id = ?").bind(id).execute(&mut **tx).await
+        }
+    };
+    result.map(|_| ()).map_err(conflict_or)
+}
+
 fn corrupt(what: &str) -> StoreError {
     StoreError::Corrupt(what.to_owned())
 }
@@ -103,6 +180,15 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await?;
         insert_ring_key(&mut tx, &b.ring_key).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn apply(&self, writes: &[Write]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for w in writes {
+            apply_one(&mut tx, w).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -163,12 +249,25 @@ impl Store for SqliteStore {
             })
         })
         .collect::<Result<_, sqlx::Error>>()?;
+        let user_tags = sqlx::query("SELECT user_id, key, value FROM user_tags ORDER BY rowid")
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(UserTagRow {
+                    user_id: r.try_get(0)?,
+                    key: r.try_get(1)?,
+                    value: r.try_get(2)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()?;
         tx.commit().await?;
         Ok(StoreData {
             accounts,
             users,
             user_policies,
             access_keys,
+            user_tags,
         })
     }
 
