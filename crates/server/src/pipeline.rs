@@ -80,6 +80,7 @@ fn decode<'a>(params: Params<'a>) -> Result<Decoded<'a>, ApiError> {
 /// What the audit record needs to know of a request, filled in as stages complete.
 #[derive(Default)]
 struct Seen {
+    api: Option<Api>,
     action: Option<&'static str>,
     caller: Option<(String, String)>,
 }
@@ -98,6 +99,7 @@ async fn run<S: Store>(
 ) -> Result<Outcome, ApiError> {
     let params = Params::decode(incoming.http.query, form_body(&incoming.http)?)?;
     let decoded = decode(params)?;
+    seen.api = Some(decoded.api);
     seen.action = Some(decoded.api.name());
     let snapshot = app.snapshot.load();
     let ring = app.ring.load();
@@ -186,14 +188,11 @@ pub async fn handle<S: Store>(app: &App<S>, incoming: Incoming<'_>) -> Reply {
             None,
         ),
         Err(e) => {
-            // Errors use the namespace of the API the request was for.
-            let namespace = if incoming.http.query.contains("Version=2010-05-08")
-                || std::str::from_utf8(incoming.http.body)
-                    .is_ok_and(|b| b.contains("Version=2010-05-08"))
-            {
-                iam::NAMESPACE
-            } else {
-                sts::NAMESPACE
+            // Errors use the namespace of the API the action belongs to; a request whose action
+            // could not be resolved is answered as STS.
+            let namespace = match seen.api {
+                Some(Api::Iam(_)) => iam::NAMESPACE,
+                Some(Api::Sts(_)) | None => sts::NAMESPACE,
             };
             (
                 Reply {
