@@ -19,6 +19,7 @@ from tessera_testlib import (
     ALL_SERVERS,
     Creds,
     TesseraServer,
+    iam_client,
     sts_client,
 )
 
@@ -145,6 +146,11 @@ def admin(server) -> Creds:
 @pytest.fixture(scope="session")
 def admin_sts(server, admin):
     return sts_client(server, admin)
+
+
+@pytest.fixture(scope="session")
+def admin_iam(server, admin):
+    return iam_client(server, admin)
 
 
 @pytest.fixture(scope="session")

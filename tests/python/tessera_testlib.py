@@ -2,8 +2,8 @@
 
 Everything here talks to a real ``tessera serve`` process over loopback HTTP:
 starting/stopping it, reading the bootstrap admin credentials, building boto3
-clients, signing raw requests with botocore's SigV4 signer and checking the
-STS error envelope.
+clients (STS and IAM), signing raw requests with botocore's SigV4 signer,
+checking the STS/IAM error envelope and running the aws CLI.
 """
 
 from __future__ import annotations
@@ -43,6 +43,8 @@ from botocore.exceptions import ClientError
 
 STS_NS = "https://sts.amazonaws.com/doc/2011-06-15/"
 STS_VERSION = "2011-06-15"
+IAM_NS = "https://iam.amazonaws.com/doc/2010-05-08/"
+IAM_VERSION = "2010-05-08"
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded; charset=utf-8"
 DEFAULT_REGION = "us-east-1"
 
@@ -322,6 +324,9 @@ class TesseraServer:
     def client(self, creds: Optional[Creds], **kwargs):
         return sts_client(self, creds, **kwargs)
 
+    def iam(self, creds: Optional[Creds], **kwargs):
+        return iam_client(self, creds, **kwargs)
+
 
 @atexit.register
 def _kill_leftover_servers() -> None:
@@ -337,16 +342,27 @@ NO_RETRIES = Config(retries={"total_max_attempts": 1, "mode": "standard"},
                     connect_timeout=5, read_timeout=HTTP_TIMEOUT)
 
 
-def sts_client(server: TesseraServer, creds: Optional[Creds], *,
-               region: str = DEFAULT_REGION, config: Optional[Config] = None):
-    """A boto3 STS client for ``server``; never retries."""
+def _client(service: str, server: TesseraServer, creds: Optional[Creds], region: str,
+            config: Optional[Config]):
     cfg = NO_RETRIES.merge(config) if config is not None else NO_RETRIES
     if creds is None:  # only sensible together with signature_version=UNSIGNED
         creds = Creds(random_akia(), random_secret())
     return boto3.session.Session().client(
-        "sts", endpoint_url=server.endpoint, region_name=region,
+        service, endpoint_url=server.endpoint, region_name=region,
         aws_access_key_id=creds.access_key, aws_secret_access_key=creds.secret_key,
         aws_session_token=creds.token, config=cfg)
+
+
+def sts_client(server: TesseraServer, creds: Optional[Creds], *,
+               region: str = DEFAULT_REGION, config: Optional[Config] = None):
+    """A boto3 STS client for ``server``; never retries."""
+    return _client("sts", server, creds, region, config)
+
+
+def iam_client(server: TesseraServer, creds: Optional[Creds], *,
+               region: str = DEFAULT_REGION, config: Optional[Config] = None):
+    """A boto3 IAM client for ``server`` (signs for service ``iam``); never retries."""
+    return _client("iam", server, creds, region, config)
 
 
 def expect_client_error(call: Callable[[], object], *, code: str, status: int,
@@ -519,10 +535,12 @@ def send_large(request: AWSRequest, *, timeout: float = HTTP_TIMEOUT) -> HttpRes
 
 def assert_raw_error(resp: HttpResponse, *, status: int, code: str,
                      message: Optional[str] = None, startswith: Optional[str] = None,
-                     contains: Union[str, Sequence[str], None] = None) -> dict:
-    """Assert an STS ErrorResponse envelope; returns its fields."""
+                     contains: Union[str, Sequence[str], None] = None,
+                     namespace: str = STS_NS) -> dict:
+    """Assert an ErrorResponse envelope (STS namespace unless ``namespace``
+    says otherwise, e.g. ``IAM_NS``); returns its fields."""
     root = resp.xml()
-    ns = {"s": STS_NS}
+    ns = {"s": namespace}
     fields = {
         "Type": root.findtext("s:Error/s:Type", namespaces=ns),
         "Code": root.findtext("s:Error/s:Code", namespaces=ns),
@@ -531,7 +549,7 @@ def assert_raw_error(resp: HttpResponse, *, status: int, code: str,
     }
     assert (fields["Code"], resp.status) == (code, status), (
         f"expected {code}/{status}, got {fields['Code']}/{resp.status}: {resp.body[:500]!r}")
-    assert root.tag == f"{{{STS_NS}}}ErrorResponse", f"unexpected root element {root.tag}"
+    assert root.tag == f"{{{namespace}}}ErrorResponse", f"unexpected root element {root.tag}"
     assert fields["Type"] == "Sender", f"error Type {fields['Type']!r}, want 'Sender'"
     _check_message(fields["Message"], message, startswith, contains)
     rid = fields["RequestId"]
@@ -592,9 +610,21 @@ def aws_cli_path() -> Path:
     return candidate
 
 
-def run_aws_cli(server: TesseraServer, args: Sequence[str], *, credentials_file: Path,
-                home: Path) -> dict:
-    """Run ``aws --endpoint-url <server> <args> --output json`` and parse stdout."""
+def write_credentials_file(path: Path, creds: Creds) -> Path:
+    """Write ``creds`` as the [default] profile of an AWS shared credentials file."""
+    lines = ["[default]", f"aws_access_key_id = {creds.access_key}",
+             f"aws_secret_access_key = {creds.secret_key}"]
+    if creds.token:
+        lines.append(f"aws_session_token = {creds.token}")
+    path = Path(path)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    return path
+
+
+def run_aws_cli_process(server: TesseraServer, args: Sequence[str], *, credentials_file: Path,
+                        home: Path) -> subprocess.CompletedProcess:
+    """Run ``aws --endpoint-url <server> <args> --output json``; whatever its exit status."""
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith("AWS_")}
     env.update({
         "HOME": str(home),
@@ -606,9 +636,22 @@ def run_aws_cli(server: TesseraServer, args: Sequence[str], *, credentials_file:
         "AWS_PAGER": "",
     })
     cmd = [str(aws_cli_path()), "--endpoint-url", server.endpoint, *args, "--output", "json"]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+
+
+def run_aws_cli(server: TesseraServer, args: Sequence[str], *, credentials_file: Path,
+                home: Path) -> dict:
+    """Run ``aws --endpoint-url <server> <args> --output json`` and parse stdout.
+
+    A command whose operation has no output (e.g. ``iam put-user-policy``)
+    prints nothing; that gives ``{}``.
+    """
+    proc = run_aws_cli_process(server, args, credentials_file=credentials_file, home=home)
     assert proc.returncode == 0, (
-        f"{shlex.join(cmd)} exited {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
+        f"{shlex.join(proc.args)} exited {proc.returncode}\n"
+        f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
+    if not proc.stdout.strip():
+        return {}
     try:
         return json.loads(proc.stdout)
     except json.JSONDecodeError:

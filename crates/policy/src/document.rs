@@ -318,6 +318,24 @@ pub fn non_whitespace_len(document: &str) -> usize {
 }
 
 impl Policy {
+    /// Every `"AWS"` principal value the statements name, for checks made when a trust policy
+    /// is written (named users and roles must exist).
+    pub fn aws_principals(&self) -> impl Iterator<Item = &str> {
+        self.statements
+            .iter()
+            .filter_map(|s| s.principal.as_ref())
+            .flat_map(|m| match m {
+                Matcher::Any(values) | Matcher::NoneOf(values) => values.iter(),
+            })
+            .filter_map(|v| match v {
+                PrincipalValue::Aws(a) => Some(a.as_str()),
+                PrincipalValue::Everyone
+                | PrincipalValue::Federated(_)
+                | PrincipalValue::Service(_)
+                | PrincipalValue::CanonicalUser(_) => None,
+            })
+    }
+
     /// Parses and validates a document for its use.
     pub fn parse(document: &str, kind: PolicyKind) -> Result<Self, ParseError> {
         if !document

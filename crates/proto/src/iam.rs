@@ -61,7 +61,63 @@ actions!(
     GetUserPolicy,
     DeleteUserPolicy,
     ListUserPolicies,
+    CreateRole,
+    GetRole,
+    DeleteRole,
+    ListRoles,
+    UpdateRole,
+    UpdateAssumeRolePolicy,
+    ListInstanceProfilesForRole,
+    TagRole,
+    UntagRole,
+    ListRoleTags,
+    PutRolePolicy,
+    GetRolePolicy,
+    DeleteRolePolicy,
+    ListRolePolicies,
 );
+
+/// The kinds of identity that carry tags and inline policies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OwnerKind {
+    /// An IAM user (`UserName`).
+    User,
+    /// An IAM role (`RoleName`).
+    Role,
+}
+
+/// The user or role a tag or inline-policy action applies to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Owner {
+    /// User or role.
+    pub kind: OwnerKind,
+    /// Its name.
+    pub name: String,
+}
+
+impl OwnerKind {
+    /// The wire element naming the owner (`UserName`, `RoleName`).
+    pub fn element(self) -> &'static str {
+        match self {
+            Self::User => "UserName",
+            Self::Role => "RoleName",
+        }
+    }
+
+    fn path(self) -> &'static str {
+        match self {
+            Self::User => "userName",
+            Self::Role => "roleName",
+        }
+    }
+
+    fn max_len(self) -> usize {
+        match self {
+            Self::User => 128,
+            Self::Role => 64,
+        }
+    }
+}
 
 /// Resolves `Action` for version 2010-05-08: `MissingAction`, or `InvalidAction` for an action
 /// this server does not know.
@@ -124,24 +180,24 @@ pub enum Request {
         /// Which page.
         page: Page,
     },
-    /// `TagUser`.
-    TagUser {
+    /// `TagUser`, `TagRole`.
+    Tag {
         /// Whose.
-        user_name: String,
+        owner: Owner,
         /// Tags to add or replace.
         tags: Vec<Tag>,
     },
-    /// `UntagUser`.
-    UntagUser {
+    /// `UntagUser`, `UntagRole`.
+    Untag {
         /// Whose.
-        user_name: String,
+        owner: Owner,
         /// Keys to remove (case-insensitively).
         tag_keys: Vec<String>,
     },
-    /// `ListUserTags`.
-    ListUserTags {
+    /// `ListUserTags`, `ListRoleTags`.
+    ListTags {
         /// Whose.
-        user_name: String,
+        owner: Owner,
         /// Which page.
         page: Page,
     },
@@ -173,35 +229,88 @@ pub enum Request {
         /// Active or Inactive.
         active: bool,
     },
-    /// `PutUserPolicy`.
-    PutUserPolicy {
+    /// `PutUserPolicy`, `PutRolePolicy`.
+    PutPolicy {
         /// Whose.
-        user_name: String,
+        owner: Owner,
         /// The inline policy's name.
         policy_name: String,
         /// The JSON document (validated by the policy engine when applied).
         policy_document: String,
     },
-    /// `GetUserPolicy`.
-    GetUserPolicy {
+    /// `GetUserPolicy`, `GetRolePolicy`.
+    GetPolicy {
         /// Whose.
-        user_name: String,
+        owner: Owner,
         /// Which policy.
         policy_name: String,
     },
-    /// `DeleteUserPolicy`.
-    DeleteUserPolicy {
+    /// `DeleteUserPolicy`, `DeleteRolePolicy`.
+    DeletePolicy {
         /// Whose.
-        user_name: String,
+        owner: Owner,
         /// Which policy.
         policy_name: String,
     },
-    /// `ListUserPolicies`.
-    ListUserPolicies {
+    /// `ListUserPolicies`, `ListRolePolicies`.
+    ListPolicies {
         /// Whose.
-        user_name: String,
+        owner: Owner,
         /// Which page.
         page: Page,
+    },
+    /// `CreateRole`.
+    CreateRole {
+        /// `/` or `/…/`.
+        path: String,
+        /// The new role's name.
+        role_name: String,
+        /// The trust policy (validated by the policy engine when applied).
+        trust_policy: String,
+        /// Free text.
+        description: Option<String>,
+        /// 3600–43200 seconds.
+        max_session_duration: u32,
+        /// Initial tags.
+        tags: Vec<Tag>,
+    },
+    /// `GetRole`.
+    GetRole {
+        /// Which role.
+        role_name: String,
+    },
+    /// `DeleteRole`.
+    DeleteRole {
+        /// Which role.
+        role_name: String,
+    },
+    /// `ListRoles`.
+    ListRoles {
+        /// Only roles whose path starts with this.
+        path_prefix: String,
+        /// Which page.
+        page: Page,
+    },
+    /// `UpdateRole`.
+    UpdateRole {
+        /// Which role.
+        role_name: String,
+        /// New description, if given.
+        description: Option<String>,
+        /// New maximum session duration, if given.
+        max_session_duration: Option<u32>,
+    },
+    /// `UpdateAssumeRolePolicy`.
+    UpdateAssumeRolePolicy {
+        /// Which role.
+        role_name: String,
+        /// The new trust policy.
+        policy_document: String,
+    },
+    /// `ListInstanceProfilesForRole`: instance profiles do not exist here, so always empty.
+    ListInstanceProfilesForRole {
+        /// Which role.
+        role_name: String,
     },
 }
 
@@ -245,6 +354,74 @@ impl<'a> Reader<'_, 'a> {
 
     fn optional_user(&mut self) -> Option<String> {
         self.name("UserName", "userName", 128, false)
+    }
+
+    fn owner(&mut self, kind: OwnerKind) -> Owner {
+        let name = self.required_name(kind.element(), kind.path(), kind.max_len());
+        Owner { kind, name }
+    }
+
+    fn role(&mut self) -> String {
+        self.required_name("RoleName", "roleName", 64)
+    }
+
+    fn description(&mut self) -> Option<String> {
+        self.params.get("Description").map(|d| {
+            self.v.length(d, "description", 0, 1000);
+            self.v.pattern(
+                d,
+                "description",
+                "[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u00A1-\\u00FF]*",
+                |c| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{7E}' | '\u{A1}'..='\u{FF}'),
+            );
+            d.to_owned()
+        })
+    }
+
+    fn max_session_duration(&mut self) -> Option<u32> {
+        self.v
+            .integer(
+                self.params.get("MaxSessionDuration"),
+                "maxSessionDuration",
+                3600,
+                43_200,
+            )
+            .and_then(|n| u32::try_from(n).ok())
+    }
+
+    fn path_prefix(&mut self) -> String {
+        match self.params.get("PathPrefix") {
+            Some(p) => {
+                self.v.length(p, "pathPrefix", 1, 512);
+                if !p.starts_with('/') {
+                    self.v.push(
+                        Some(p),
+                        "pathPrefix",
+                        "satisfy regular expression pattern: \\u002F[\\u0021-\\u007F]*",
+                    );
+                }
+                p.to_owned()
+            }
+            None => "/".to_owned(),
+        }
+    }
+
+    fn tag_keys(&mut self) -> Vec<String> {
+        match self.params.list("TagKeys") {
+            Ok(keys) => {
+                if keys.is_empty() && self.params.get("TagKeys").is_none() {
+                    self.v.missing("tagKeys");
+                }
+                for k in &keys {
+                    self.v.length(k, "tagKeys", 1, 128);
+                }
+                keys.into_iter().map(str::to_owned).collect()
+            }
+            Err(bad) => {
+                self.v.push(Some(&bad), "tagKeys", "be a well-formed list");
+                Vec::new()
+            }
+        }
     }
 
     fn access_key_id(&mut self) -> String {
@@ -350,23 +527,41 @@ impl<'a> Reader<'_, 'a> {
         tags
     }
 
-    fn policy_document(&mut self) -> String {
-        match self.params.get("PolicyDocument") {
+    fn policy_document(&mut self, param: &str, path: &str) -> String {
+        match self.params.get(param) {
             Some(d) => {
-                self.v.length(d, "policyDocument", 1, 131_072);
+                self.v.length(d, path, 1, 131_072);
                 if !d
                     .chars()
                     .all(|c| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{FF}'))
                 {
-                    self.v.push(None, "policyDocument", "satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+");
+                    self.v.push(None, path, "satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+");
                 }
                 d.to_owned()
             }
             None => {
-                self.v.missing("policyDocument");
+                self.v.missing(path);
                 String::new()
             }
         }
+    }
+
+    fn policy_name(&mut self) -> String {
+        self.required_name("PolicyName", "policyName", 128)
+    }
+}
+
+/// Whether a tag or inline-policy action is about a user or a role.
+fn owner_kind(action: Action) -> OwnerKind {
+    match action {
+        Action::TagRole
+        | Action::UntagRole
+        | Action::ListRoleTags
+        | Action::PutRolePolicy
+        | Action::GetRolePolicy
+        | Action::DeleteRolePolicy
+        | Action::ListRolePolicies => OwnerKind::Role,
+        _ => OwnerKind::User,
     }
 }
 
@@ -393,54 +588,20 @@ pub fn decode(action: Action, params: &Params<'_>) -> Result<Request, ApiError> 
         Action::DeleteUser => Request::DeleteUser {
             user_name: r.user(),
         },
-        Action::ListUsers => {
-            let path_prefix = match params.get("PathPrefix") {
-                Some(p) => {
-                    r.v.length(p, "pathPrefix", 1, 512);
-                    if !p.starts_with('/') {
-                        r.v.push(
-                            Some(p),
-                            "pathPrefix",
-                            "satisfy regular expression pattern: \\u002F[\\u0021-\\u007F]*",
-                        );
-                    }
-                    p.to_owned()
-                }
-                None => "/".to_owned(),
-            };
-            Request::ListUsers {
-                path_prefix,
-                page: r.page(),
-            }
-        }
-        Action::TagUser => Request::TagUser {
-            user_name: r.user(),
+        Action::ListUsers => Request::ListUsers {
+            path_prefix: r.path_prefix(),
+            page: r.page(),
+        },
+        Action::TagUser | Action::TagRole => Request::Tag {
+            owner: r.owner(owner_kind(action)),
             tags: r.tags(true),
         },
-        Action::UntagUser => {
-            let user_name = r.user();
-            let tag_keys = match params.list("TagKeys") {
-                Ok(keys) => {
-                    if keys.is_empty() && params.get("TagKeys").is_none() {
-                        r.v.missing("tagKeys");
-                    }
-                    for k in &keys {
-                        r.v.length(k, "tagKeys", 1, 128);
-                    }
-                    keys.into_iter().map(str::to_owned).collect()
-                }
-                Err(bad) => {
-                    r.v.push(Some(&bad), "tagKeys", "be a well-formed list");
-                    Vec::new()
-                }
-            };
-            Request::UntagUser {
-                user_name,
-                tag_keys,
-            }
-        }
-        Action::ListUserTags => Request::ListUserTags {
-            user_name: r.user(),
+        Action::UntagUser | Action::UntagRole => Request::Untag {
+            owner: r.owner(owner_kind(action)),
+            tag_keys: r.tag_keys(),
+        },
+        Action::ListUserTags | Action::ListRoleTags => Request::ListTags {
+            owner: r.owner(owner_kind(action)),
             page: r.page(),
         },
         Action::CreateAccessKey => Request::CreateAccessKey {
@@ -479,23 +640,64 @@ pub fn decode(action: Action, params: &Params<'_>) -> Result<Request, ApiError> 
                 active,
             }
         }
-        Action::PutUserPolicy => Request::PutUserPolicy {
-            user_name: r.user(),
-            policy_name: r.required_name("PolicyName", "policyName", 128),
-            policy_document: r.policy_document(),
+        Action::PutUserPolicy | Action::PutRolePolicy => Request::PutPolicy {
+            owner: r.owner(owner_kind(action)),
+            policy_name: r.policy_name(),
+            policy_document: r.policy_document("PolicyDocument", "policyDocument"),
         },
-        Action::GetUserPolicy => Request::GetUserPolicy {
-            user_name: r.user(),
-            policy_name: r.required_name("PolicyName", "policyName", 128),
+        Action::GetUserPolicy | Action::GetRolePolicy => Request::GetPolicy {
+            owner: r.owner(owner_kind(action)),
+            policy_name: r.policy_name(),
         },
-        Action::DeleteUserPolicy => Request::DeleteUserPolicy {
-            user_name: r.user(),
-            policy_name: r.required_name("PolicyName", "policyName", 128),
+        Action::DeleteUserPolicy | Action::DeleteRolePolicy => Request::DeletePolicy {
+            owner: r.owner(owner_kind(action)),
+            policy_name: r.policy_name(),
         },
-        Action::ListUserPolicies => Request::ListUserPolicies {
-            user_name: r.user(),
+        Action::ListUserPolicies | Action::ListRolePolicies => Request::ListPolicies {
+            owner: r.owner(owner_kind(action)),
             page: r.page(),
         },
+        Action::CreateRole => {
+            let path = r.path("Path", "path");
+            let role_name = r.required_name("RoleName", "roleName", 64);
+            let trust_policy =
+                r.policy_document("AssumeRolePolicyDocument", "assumeRolePolicyDocument");
+            let description = r.description();
+            let max_session_duration = r.max_session_duration().unwrap_or(3600);
+            let tags = r.tags(false);
+            Request::CreateRole {
+                path,
+                role_name,
+                trust_policy,
+                description,
+                max_session_duration,
+                tags,
+            }
+        }
+        Action::GetRole => Request::GetRole {
+            role_name: r.role(),
+        },
+        Action::DeleteRole => Request::DeleteRole {
+            role_name: r.role(),
+        },
+        Action::ListRoles => Request::ListRoles {
+            path_prefix: r.path_prefix(),
+            page: r.page(),
+        },
+        Action::UpdateRole => Request::UpdateRole {
+            role_name: r.role(),
+            description: r.description(),
+            max_session_duration: r.max_session_duration(),
+        },
+        Action::UpdateAssumeRolePolicy => Request::UpdateAssumeRolePolicy {
+            role_name: r.role(),
+            policy_document: r.policy_document("PolicyDocument", "policyDocument"),
+        },
+        Action::ListInstanceProfilesForRole => {
+            let role_name = r.role();
+            r.page();
+            Request::ListInstanceProfilesForRole { role_name }
+        }
     };
     r.v.finish()?;
     Ok(request)
@@ -538,32 +740,65 @@ pub struct More {
     pub marker: Option<String>,
 }
 
+/// A role as IAM returns it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoleView {
+    /// Path.
+    pub path: String,
+    /// Name.
+    pub name: String,
+    /// `AROA…`.
+    pub id: String,
+    /// ARN.
+    pub arn: String,
+    /// Creation time.
+    pub created: OffsetDateTime,
+    /// The trust policy (URL-encoded on the wire).
+    pub trust_policy: String,
+    /// Description, if set.
+    pub description: Option<String>,
+    /// Maximum session duration in seconds.
+    pub max_session_duration: u32,
+    /// Tags, where the action returns them (`GetRole`, `CreateRole`), else `None`.
+    pub tags: Option<Vec<Tag>>,
+}
+
 /// A successful IAM result.
 #[derive(Clone, Debug)]
 pub enum Response {
     /// Actions without output.
     Empty(Action),
+    /// Actions whose result element is present but empty (`UpdateRole`).
+    EmptyResult(Action),
     /// `CreateUser`, `GetUser`.
     User(Action, UserView),
     /// `ListUsers`.
     Users(Vec<UserView>, More),
-    /// `ListUserTags`.
-    Tags(Vec<Tag>, More),
+    /// `CreateRole`, `GetRole`.
+    Role(Action, RoleView),
+    /// `ListRoles`.
+    Roles(Vec<RoleView>, More),
+    /// `ListUserTags`, `ListRoleTags`.
+    Tags(Action, Vec<Tag>, More),
     /// `CreateAccessKey`: the only time the secret is shown.
     NewAccessKey(AccessKeyView, tessera_sigv4::SecretKey),
     /// `ListAccessKeys`.
     AccessKeys(Vec<AccessKeyView>, More),
-    /// `GetUserPolicy`.
-    UserPolicy {
+    /// `GetUserPolicy`, `GetRolePolicy`.
+    InlinePolicy {
+        /// Which action.
+        action: Action,
         /// Owner.
-        user_name: String,
+        owner: Owner,
         /// Name.
         policy_name: String,
         /// The JSON document (URL-encoded on the wire).
         document: String,
     },
-    /// `ListUserPolicies`.
-    PolicyNames(Vec<String>, More),
+    /// `ListUserPolicies`, `ListRolePolicies`.
+    PolicyNames(Action, Vec<String>, More),
+    /// `ListInstanceProfilesForRole`: always empty.
+    NoInstanceProfiles,
 }
 
 /// Percent-encodes a policy document as IAM returns them: every byte but `A–Z a–z 0–9 - _ . ~`.
@@ -609,6 +844,27 @@ fn write_user(w: &mut XmlWriter, element: &str, u: &UserView) {
     w.close(element);
 }
 
+fn write_role(w: &mut XmlWriter, element: &str, r: &RoleView) {
+    w.open(element);
+    w.text_element("Path", &r.path);
+    w.text_element("RoleName", &r.name);
+    w.text_element("RoleId", &r.id);
+    w.text_element("Arn", &r.arn);
+    w.text_element("CreateDate", &format_timestamp(r.created));
+    w.text_element(
+        "AssumeRolePolicyDocument",
+        &url_encode_policy(&r.trust_policy),
+    );
+    if let Some(d) = &r.description {
+        w.text_element("Description", d);
+    }
+    w.text_element("MaxSessionDuration", &r.max_session_duration.to_string());
+    if let Some(tags) = r.tags.as_ref().filter(|t| !t.is_empty()) {
+        write_tags(w, tags);
+    }
+    w.close(element);
+}
+
 fn write_more(w: &mut XmlWriter, more: &More) {
     w.text_element(
         "IsTruncated",
@@ -643,13 +899,75 @@ fn write_key(
 impl Response {
     fn action(&self) -> Action {
         match self {
-            Self::Empty(a) | Self::User(a, _) => *a,
+            Self::Empty(a) | Self::EmptyResult(a) | Self::User(a, _) | Self::Role(a, _) => *a,
+            Self::Tags(a, ..) | Self::PolicyNames(a, ..) | Self::InlinePolicy { action: a, .. } => {
+                *a
+            }
             Self::Users(..) => Action::ListUsers,
-            Self::Tags(..) => Action::ListUserTags,
+            Self::Roles(..) => Action::ListRoles,
             Self::NewAccessKey(..) => Action::CreateAccessKey,
             Self::AccessKeys(..) => Action::ListAccessKeys,
-            Self::UserPolicy { .. } => Action::GetUserPolicy,
-            Self::PolicyNames(..) => Action::ListUserPolicies,
+            Self::NoInstanceProfiles => Action::ListInstanceProfilesForRole,
+        }
+    }
+
+    fn write_result(&self, w: &mut XmlWriter) {
+        match self {
+            Self::Empty(_) | Self::EmptyResult(_) => {}
+            Self::User(_, u) => write_user(w, "User", u),
+            Self::Users(users, more) => {
+                w.open("Users");
+                for u in users {
+                    write_user(w, "member", u);
+                }
+                w.close("Users");
+                write_more(w, more);
+            }
+            Self::Role(_, r) => write_role(w, "Role", r),
+            Self::Roles(roles, more) => {
+                w.open("Roles");
+                for r in roles {
+                    write_role(w, "member", r);
+                }
+                w.close("Roles");
+                write_more(w, more);
+            }
+            Self::Tags(_, tags, more) => {
+                write_tags(w, tags);
+                write_more(w, more);
+            }
+            Self::NewAccessKey(k, secret) => write_key(w, "AccessKey", k, Some(secret)),
+            Self::AccessKeys(keys, more) => {
+                w.open("AccessKeyMetadata");
+                for k in keys {
+                    write_key(w, "member", k, None);
+                }
+                w.close("AccessKeyMetadata");
+                write_more(w, more);
+            }
+            Self::InlinePolicy {
+                owner,
+                policy_name,
+                document,
+                ..
+            } => {
+                w.text_element(owner.kind.element(), &owner.name);
+                w.text_element("PolicyName", policy_name);
+                w.text_element("PolicyDocument", &url_encode_policy(document));
+            }
+            Self::PolicyNames(_, names, more) => {
+                w.open("PolicyNames");
+                for n in names {
+                    w.text_element("member", n);
+                }
+                w.close("PolicyNames");
+                write_more(w, more);
+            }
+            Self::NoInstanceProfiles => {
+                w.open("InstanceProfiles");
+                w.close("InstanceProfiles");
+                write_more(w, &More::default());
+            }
         }
     }
 
@@ -660,48 +978,7 @@ impl Response {
         w.raw(&format!("<{name}Response xmlns=\"{}\">", escape(NAMESPACE)));
         if !matches!(self, Self::Empty(_)) {
             w.open(&format!("{name}Result"));
-            match self {
-                Self::Empty(_) => {}
-                Self::User(_, u) => write_user(&mut w, "User", u),
-                Self::Users(users, more) => {
-                    w.open("Users");
-                    for u in users {
-                        write_user(&mut w, "member", u);
-                    }
-                    w.close("Users");
-                    write_more(&mut w, more);
-                }
-                Self::Tags(tags, more) => {
-                    write_tags(&mut w, tags);
-                    write_more(&mut w, more);
-                }
-                Self::NewAccessKey(k, secret) => write_key(&mut w, "AccessKey", k, Some(secret)),
-                Self::AccessKeys(keys, more) => {
-                    w.open("AccessKeyMetadata");
-                    for k in keys {
-                        write_key(&mut w, "member", k, None);
-                    }
-                    w.close("AccessKeyMetadata");
-                    write_more(&mut w, more);
-                }
-                Self::UserPolicy {
-                    user_name,
-                    policy_name,
-                    document,
-                } => {
-                    w.text_element("UserName", user_name);
-                    w.text_element("PolicyName", policy_name);
-                    w.text_element("PolicyDocument", &url_encode_policy(document));
-                }
-                Self::PolicyNames(names, more) => {
-                    w.open("PolicyNames");
-                    for n in names {
-                        w.text_element("member", n);
-                    }
-                    w.close("PolicyNames");
-                    write_more(&mut w, more);
-                }
-            }
+            self.write_result(&mut w);
             w.close(&format!("{name}Result"));
         }
         w.open("ResponseMetadata");
@@ -794,14 +1071,83 @@ mod tests {
             url_encode_policy(r#"{"a": "b+c"}"#),
             "%7B%22a%22%3A%20%22b%2Bc%22%7D"
         );
-        let r = Response::UserPolicy {
-            user_name: "u".into(),
+        let r = Response::InlinePolicy {
+            action: Action::GetRolePolicy,
+            owner: Owner {
+                kind: OwnerKind::Role,
+                name: "r".into(),
+            },
             policy_name: "p".into(),
             document: "{ }".into(),
         };
+        assert!(r.to_xml("rid").contains("<RoleName>r</RoleName>"));
         assert!(
             r.to_xml("rid")
                 .contains("<PolicyDocument>%7B%20%7D</PolicyDocument>")
+        );
+    }
+
+    #[test]
+    fn role_decoding_and_encoding() {
+        let r = decode(
+            Action::CreateRole,
+            &params("RoleName=r&AssumeRolePolicyDocument=%7B%7D&MaxSessionDuration=7200"),
+        )
+        .unwrap();
+        let Request::CreateRole {
+            max_session_duration,
+            description,
+            ..
+        } = &r
+        else {
+            panic!()
+        };
+        assert_eq!((*max_session_duration, description.clone()), (7200, None));
+        assert!(
+            decode(
+                Action::CreateRole,
+                &params("RoleName=r&AssumeRolePolicyDocument=%7B%7D&MaxSessionDuration=3599")
+            )
+            .is_err()
+        );
+        assert!(
+            decode(Action::CreateRole, &params("RoleName=r"))
+                .unwrap_err()
+                .message
+                .contains("assumeRolePolicyDocument")
+        );
+        let tag = decode(
+            Action::TagRole,
+            &params("RoleName=r&Tags.member.1.Key=k&Tags.member.1.Value=v"),
+        )
+        .unwrap();
+        assert!(matches!(
+            tag,
+            Request::Tag {
+                owner: Owner {
+                    kind: OwnerKind::Role,
+                    ..
+                },
+                ..
+            }
+        ));
+        let view = RoleView {
+            path: "/".into(),
+            name: "r".into(),
+            id: "AROA".into(),
+            arn: "arn".into(),
+            created: OffsetDateTime::UNIX_EPOCH,
+            trust_policy: "{}".into(),
+            description: None,
+            max_session_duration: 3600,
+            tags: None,
+        };
+        let xml = Response::Role(Action::GetRole, view).to_xml("x");
+        assert!(xml.contains("<AssumeRolePolicyDocument>%7B%7D</AssumeRolePolicyDocument><MaxSessionDuration>3600</MaxSessionDuration>"), "{xml}");
+        assert!(
+            Response::EmptyResult(Action::UpdateRole)
+                .to_xml("x")
+                .contains("<UpdateRoleResult></UpdateRoleResult>")
         );
     }
 

@@ -126,6 +126,8 @@ impl<S: Store> App<S> {
 
     /// Rebuilds the snapshot and key ring from the store and swaps them in.
     pub async fn reload(&self) -> Result<(), ServerError> {
+        // Serialized with writes, so a reload never publishes a snapshot older than a write's.
+        let _serialized = self.write_lock.lock().await;
         let data = self.store.load().await?;
         let snapshot = Snapshot::build(&data, &self.master, &self.partition)?;
         let ring = KeyRing::load(&self.master, &self.store.ring_keys().await?, now_secs())?;

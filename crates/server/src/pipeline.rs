@@ -80,7 +80,9 @@ fn decode<'a>(params: Params<'a>) -> Result<Decoded<'a>, ApiError> {
 /// What the audit record needs to know of a request, filled in as stages complete.
 #[derive(Default)]
 struct Seen {
-    api: Option<Api>,
+    /// The request is for IAM: its version is IAM's and its action is not an STS action
+    /// (an STS action sent with IAM's version is answered as STS).
+    iam: bool,
     action: Option<&'static str>,
     caller: Option<(String, String)>,
 }
@@ -98,8 +100,11 @@ async fn run<S: Store>(
     seen: &mut Seen,
 ) -> Result<Outcome, ApiError> {
     let params = Params::decode(incoming.http.query, form_body(&incoming.http)?)?;
+    seen.iam = params.get("Version") == Some(iam::VERSION)
+        && params
+            .get("Action")
+            .is_none_or(|a| sts::Action::parse(a).is_none());
     let decoded = decode(params)?;
-    seen.api = Some(decoded.api);
     seen.action = Some(decoded.api.name());
     let snapshot = app.snapshot.load();
     let ring = app.ring.load();
@@ -188,11 +193,11 @@ pub async fn handle<S: Store>(app: &App<S>, incoming: Incoming<'_>) -> Reply {
             None,
         ),
         Err(e) => {
-            // Errors use the namespace of the API the action belongs to; a request whose action
-            // could not be resolved is answered as STS.
-            let namespace = match seen.api {
-                Some(Api::Iam(_)) => iam::NAMESPACE,
-                Some(Api::Sts(_)) | None => sts::NAMESPACE,
+            // Errors use the namespace of the API the request is for.
+            let namespace = if seen.iam {
+                iam::NAMESPACE
+            } else {
+                sts::NAMESPACE
             };
             (
                 Reply {
@@ -204,12 +209,17 @@ pub async fn handle<S: Store>(app: &App<S>, incoming: Incoming<'_>) -> Reply {
         }
     };
     let action_name = seen.action;
+    let seen_iam = seen.iam;
     let caller_seen = seen.caller;
     let (caller_arn, access_key_id) = caller_seen.unzip();
     app.audit
         .record(AuditRecord {
             event_time: now,
-            event_source: "sts.amazonaws.com",
+            event_source: if seen_iam {
+                "iam.amazonaws.com"
+            } else {
+                "sts.amazonaws.com"
+            },
             event_name: action_name.unwrap_or("-").to_owned(),
             request_id: incoming.request_id,
             source_ip: incoming.source_ip,

@@ -92,16 +92,19 @@ impl From<IamError> for ApiError {
     fn from(e: IamError) -> Self {
         let code = match &e {
             IamError::NoSuchUser(_)
+            | IamError::NoSuchRole(_)
             | IamError::NoSuchAccessKey(_)
-            | IamError::NoSuchUserPolicy(_) => ErrorCode::NoSuchEntity,
-            IamError::UserExists(_) => ErrorCode::EntityAlreadyExists,
+            | IamError::NoSuchInlinePolicy(..) => ErrorCode::NoSuchEntity,
+            IamError::UserExists(_) | IamError::RoleExists(_) => ErrorCode::EntityAlreadyExists,
             IamError::DeleteConflict(_) => ErrorCode::DeleteConflict,
-            IamError::Quota(_) | IamError::InlinePolicySize(_) => ErrorCode::LimitExceeded,
+            IamError::Quota(_) | IamError::InlinePolicySize { .. } => ErrorCode::LimitExceeded,
             IamError::DuplicateTagKeys | IamError::ReservedTagKey(_) | IamError::InvalidMarker => {
                 ErrorCode::InvalidInput
             }
             IamError::UserNameRequired => ErrorCode::ValidationError,
-            IamError::Malformed(_) => ErrorCode::MalformedPolicyDocument,
+            IamError::Malformed(_) | IamError::InvalidPrincipal(_) => {
+                ErrorCode::MalformedPolicyDocument
+            }
             IamError::Store(_) | IamError::Crypto(_) | IamError::Publish(_) => {
                 tracing::error!(error = %e, "internal failure");
                 return ApiError::new(ErrorCode::InternalFailure, "An internal error occurred.");

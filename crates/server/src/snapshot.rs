@@ -2,7 +2,7 @@
 //! hash lookups only, no disk, no lock. Writes build a new snapshot and swap it in.
 
 use crate::keyring::MasterKey;
-use crate::store::{StoreData, StoreError};
+use crate::store::{OwnerTable, StoreData, StoreError};
 use arc_swap::ArcSwapOption;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -38,6 +38,35 @@ impl User {
     pub fn policies(&self) -> impl Iterator<Item = &Policy> {
         self.inline.iter().map(|p| &p.policy)
     }
+}
+
+/// An IAM role with its policies parsed.
+#[derive(Debug)]
+pub struct Role {
+    /// `AROA…`.
+    pub unique_id: String,
+    /// Owning account.
+    pub account: AccountId,
+    /// Friendly name.
+    pub name: String,
+    /// Path.
+    pub path: String,
+    /// `arn:<partition>:iam::<account>:role<path><name>`.
+    pub arn: Arn,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// The trust policy as written.
+    pub trust_document: String,
+    /// The trust policy, parsed.
+    pub trust: Policy,
+    /// Free text.
+    pub description: Option<String>,
+    /// 3600–43200 seconds.
+    pub max_session_duration: u32,
+    /// Inline policies, sorted by name.
+    pub inline: Vec<InlinePolicy>,
+    /// Tags, in the order they were added.
+    pub tags: Vec<(String, String)>,
 }
 
 /// An inline policy: its name, its text as written, and its parsed form.
@@ -100,6 +129,7 @@ pub struct Snapshot {
     users: HashMap<String, Arc<User>>,
     /// `(account, lowercased name)` → user: names are unique case-insensitively.
     users_by_name: HashMap<(AccountId, String), Arc<User>>,
+    roles_by_name: HashMap<(AccountId, String), Arc<Role>>,
     keys: HashMap<String, LongTermKey>,
 }
 
@@ -114,25 +144,28 @@ impl Snapshot {
         master: &MasterKey,
         partition: &str,
     ) -> Result<Self, StoreError> {
-        let mut inline: HashMap<&str, Vec<InlinePolicy>> = HashMap::new();
-        for p in &data.user_policies {
-            let policy = Policy::parse(&p.document, PolicyKind::Identity).map_err(|e| {
-                StoreError::Corrupt(format!("policy {} of {}: {e}", p.name, p.user_id))
+        let mut inline: HashMap<(OwnerTable, &str), Vec<InlinePolicy>> = HashMap::new();
+        for p in &data.policies {
+            let policy = Policy::parse(&p.value, PolicyKind::Identity).map_err(|e| {
+                StoreError::Corrupt(format!("policy {} of {}: {e}", p.name, p.owner_id))
             })?;
             inline
-                .entry(p.user_id.as_str())
+                .entry((p.table, p.owner_id.as_str()))
                 .or_default()
                 .push(InlinePolicy {
                     name: p.name.clone(),
-                    document: p.document.clone(),
+                    document: p.value.clone(),
                     policy,
                 });
         }
-        let mut tags: HashMap<&str, Vec<(String, String)>> = HashMap::new();
-        for t in &data.user_tags {
-            tags.entry(t.user_id.as_str())
+        for list in inline.values_mut() {
+            list.sort_by(|a, b| a.name.cmp(&b.name));
+        }
+        let mut tags: HashMap<(OwnerTable, &str), Vec<(String, String)>> = HashMap::new();
+        for t in &data.tags {
+            tags.entry((t.table, t.owner_id.as_str()))
                 .or_default()
-                .push((t.key.clone(), t.value.clone()));
+                .push((t.name.clone(), t.value.clone()));
         }
         let mut key_ids: HashMap<&str, Vec<(i64, String)>> = HashMap::new();
         for k in &data.access_keys {
@@ -154,8 +187,9 @@ impl Snapshot {
                 &u.account_id,
                 &format!("user{}{}", u.path, u.name),
             );
-            let mut policies = inline.remove(u.unique_id.as_str()).unwrap_or_default();
-            policies.sort_by(|a, b| a.name.cmp(&b.name));
+            let policies = inline
+                .remove(&(OwnerTable::User, u.unique_id.as_str()))
+                .unwrap_or_default();
             let mut keys = key_ids.remove(u.unique_id.as_str()).unwrap_or_default();
             keys.sort();
             let user = Arc::new(User {
@@ -166,11 +200,44 @@ impl Snapshot {
                 arn,
                 created_at: u.created_at,
                 inline: policies,
-                tags: tags.remove(u.unique_id.as_str()).unwrap_or_default(),
+                tags: tags
+                    .remove(&(OwnerTable::User, u.unique_id.as_str()))
+                    .unwrap_or_default(),
                 key_ids: keys.into_iter().map(|(_, id)| id).collect(),
             });
             users_by_name.insert((account, u.name.to_lowercase()), user.clone());
             users.insert(u.unique_id.clone(), user);
+        }
+        let mut roles_by_name = HashMap::new();
+        for r in &data.roles {
+            let account = account(&r.account_id)?;
+            let trust = Policy::parse(&r.trust_policy, PolicyKind::Trust)
+                .map_err(|e| StoreError::Corrupt(format!("trust policy of {}: {e}", r.name)))?;
+            let role = Arc::new(Role {
+                unique_id: r.unique_id.clone(),
+                account,
+                name: r.name.clone(),
+                path: r.path.clone(),
+                arn: Arn::new(
+                    partition,
+                    "iam",
+                    "",
+                    &r.account_id,
+                    &format!("role{}{}", r.path, r.name),
+                ),
+                created_at: r.created_at,
+                trust_document: r.trust_policy.clone(),
+                trust,
+                description: r.description.clone(),
+                max_session_duration: r.max_session_duration,
+                inline: inline
+                    .remove(&(OwnerTable::Role, r.unique_id.as_str()))
+                    .unwrap_or_default(),
+                tags: tags
+                    .remove(&(OwnerTable::Role, r.unique_id.as_str()))
+                    .unwrap_or_default(),
+            });
+            roles_by_name.insert((account, r.name.to_lowercase()), role);
         }
         let mut keys = HashMap::new();
         for k in &data.access_keys {
@@ -206,6 +273,7 @@ impl Snapshot {
             partition: partition.to_owned(),
             users,
             users_by_name,
+            roles_by_name,
             keys,
         })
     }
@@ -223,6 +291,22 @@ impl Snapshot {
     /// A user by name, case-insensitively, within an account.
     pub fn user_named(&self, account: AccountId, name: &str) -> Option<&Arc<User>> {
         self.users_by_name.get(&(account, name.to_lowercase()))
+    }
+
+    /// A role by name, case-insensitively, within an account.
+    pub fn role_named(&self, account: AccountId, name: &str) -> Option<&Arc<Role>> {
+        self.roles_by_name.get(&(account, name.to_lowercase()))
+    }
+
+    /// The roles of an account whose path starts with `prefix`, sorted by name.
+    pub fn roles_in(&self, account: AccountId, prefix: &str) -> Vec<&Arc<Role>> {
+        let mut list: Vec<&Arc<Role>> = self
+            .roles_by_name
+            .values()
+            .filter(|r| r.account == account && r.path.starts_with(prefix))
+            .collect();
+        list.sort_by(|a, b| a.name.cmp(&b.name));
+        list
     }
 
     /// The users of an account whose path starts with `prefix`, sorted by name.

@@ -86,11 +86,13 @@ pub(super) fn list<S: Store>(
     page: &Page,
 ) -> Result<Response, IamError> {
     let user = ctx.user(&target_name(ctx.caller, user_name)?)?;
-    let keys: Vec<AccessKeyView> = user
+    // Sorted by id, the pagination key, so every key appears on exactly one page.
+    let mut keys: Vec<AccessKeyView> = user
         .key_ids
         .iter()
         .filter_map(|id| view(ctx, &user, id))
         .collect();
+    keys.sort_by(|a, b| a.id.cmp(&b.id));
     let (page_items, more) = paginate(keys, page, |k| k.id.clone())?;
     Ok(Response::AccessKeys(page_items, more))
 }

@@ -4,19 +4,21 @@
 //! store first, then a new snapshot is published (DESIGN.md §3).
 
 mod access_keys;
-mod user_policies;
+mod inline_policies;
+mod roles;
+mod tags;
 mod users;
 
 use crate::authorize::{AuthzError, CallerRule, Requirement, check};
 use crate::crypto::CryptoError;
 use crate::principal::RequestEnv;
 use crate::principal::{Caller, Identity};
-use crate::snapshot::{Snapshot, User};
-use crate::store::{Store, StoreError, Write};
+use crate::snapshot::{InlinePolicy, Role, Snapshot, User};
+use crate::store::{OwnerTable, Store, StoreError, Write};
 use crate::{App, ServerError};
 use std::sync::Arc;
 use tessera_policy::ParseError;
-use tessera_proto::iam::{Page, Request, Response, Tag};
+use tessera_proto::iam::{Action, Owner, OwnerKind, Page, Request, Response, Tag};
 use time::OffsetDateTime;
 
 /// Why an IAM action failed. One variant per reason; mapped to AWS codes in `protocol.rs`.
@@ -29,20 +31,36 @@ pub enum IamError {
     #[error("The Access Key with id {0} cannot be found.")]
     NoSuchAccessKey(String),
     /// `NoSuchEntity`.
-    #[error("The user policy with name {0} cannot be found.")]
-    NoSuchUserPolicy(String),
+    #[error("The role with name {0} cannot be found.")]
+    NoSuchRole(String),
+    /// `NoSuchEntity`.
+    #[error("The {0} policy with name {1} cannot be found.")]
+    NoSuchInlinePolicy(&'static str, String),
     /// `EntityAlreadyExists`.
     #[error("User with name {0} already exists.")]
     UserExists(String),
+    /// `EntityAlreadyExists`.
+    #[error("Role with name {0} already exists.")]
+    RoleExists(String),
+    /// `MalformedPolicyDocument`: a trust policy names a user or role that does not exist.
+    #[error("Invalid principal in policy: \"AWS\":\"{0}\"")]
+    InvalidPrincipal(String),
     /// `DeleteConflict`.
     #[error("Cannot delete entity, must {0} first.")]
     DeleteConflict(&'static str),
     /// `LimitExceeded`.
     #[error("Cannot exceed quota for {0}")]
     Quota(&'static str),
-    /// `LimitExceeded`: the user's inline policies together are too large.
-    #[error("Maximum policy size of 2048 bytes exceeded for user {0}")]
-    InlinePolicySize(String),
+    /// `LimitExceeded`: the owner's inline policies together are too large.
+    #[error("Maximum policy size of {limit} bytes exceeded for {kind} {name}")]
+    InlinePolicySize {
+        /// `user` or `role`.
+        kind: &'static str,
+        /// Owner name.
+        name: String,
+        /// The limit.
+        limit: usize,
+    },
     /// `InvalidInput`.
     #[error("Duplicate tag keys found. Please note that Tag keys are case insensitive.")]
     DuplicateTagKeys,
@@ -116,6 +134,24 @@ fn target_name(caller: &Caller, given: Option<&String>) -> Result<String, IamErr
     }
 }
 
+fn role_arn(snapshot: &Snapshot, caller: &Caller, path: &str, name: &str) -> String {
+    match snapshot.role_named(caller.account(), name) {
+        Some(r) => r.arn.to_string(),
+        None => format!(
+            "arn:{}:iam::{}:role{path}{name}",
+            snapshot.partition,
+            caller.account()
+        ),
+    }
+}
+
+fn owner_arn(snapshot: &Snapshot, caller: &Caller, owner: &Owner) -> String {
+    match owner.kind {
+        OwnerKind::User => user_arn(snapshot, caller, "/", &owner.name),
+        OwnerKind::Role => role_arn(snapshot, caller, "/", &owner.name),
+    }
+}
+
 /// Resolves the target of a request and the permission it needs.
 pub fn plan(request: Request, caller: &Caller, snapshot: &Snapshot) -> Result<Planned, IamError> {
     let action = format!("iam:{}", action_of(&request).name());
@@ -123,7 +159,24 @@ pub fn plan(request: Request, caller: &Caller, snapshot: &Snapshot) -> Result<Pl
         Request::CreateUser {
             path, user_name, ..
         } => user_arn(snapshot, caller, path, user_name),
-        Request::ListUsers { .. } => "*".to_owned(),
+        Request::CreateRole {
+            path, role_name, ..
+        } => role_arn(snapshot, caller, path, role_name),
+        // AWS authorizes listings against the path prefix (`arn:aws:iam::<acct>:user/`).
+        Request::ListUsers { path_prefix, .. } => {
+            format!(
+                "arn:{}:iam::{}:user{path_prefix}",
+                snapshot.partition,
+                caller.account()
+            )
+        }
+        Request::ListRoles { path_prefix, .. } => {
+            format!(
+                "arn:{}:iam::{}:role{path_prefix}",
+                snapshot.partition,
+                caller.account()
+            )
+        }
         Request::GetUser { user_name }
         | Request::CreateAccessKey { user_name }
         | Request::DeleteAccessKey { user_name, .. }
@@ -134,14 +187,21 @@ pub fn plan(request: Request, caller: &Caller, snapshot: &Snapshot) -> Result<Pl
             "/",
             &target_name(caller, user_name.as_ref())?,
         ),
-        Request::DeleteUser { user_name }
-        | Request::TagUser { user_name, .. }
-        | Request::UntagUser { user_name, .. }
-        | Request::ListUserTags { user_name, .. }
-        | Request::PutUserPolicy { user_name, .. }
-        | Request::GetUserPolicy { user_name, .. }
-        | Request::DeleteUserPolicy { user_name, .. }
-        | Request::ListUserPolicies { user_name, .. } => user_arn(snapshot, caller, "/", user_name),
+        Request::DeleteUser { user_name } => user_arn(snapshot, caller, "/", user_name),
+        Request::GetRole { role_name }
+        | Request::DeleteRole { role_name }
+        | Request::UpdateRole { role_name, .. }
+        | Request::UpdateAssumeRolePolicy { role_name, .. }
+        | Request::ListInstanceProfilesForRole { role_name } => {
+            role_arn(snapshot, caller, "/", role_name)
+        }
+        Request::Tag { owner, .. }
+        | Request::Untag { owner, .. }
+        | Request::ListTags { owner, .. }
+        | Request::PutPolicy { owner, .. }
+        | Request::GetPolicy { owner, .. }
+        | Request::DeletePolicy { owner, .. }
+        | Request::ListPolicies { owner, .. } => owner_arn(snapshot, caller, owner),
     };
     Ok(Planned {
         request,
@@ -152,24 +212,102 @@ pub fn plan(request: Request, caller: &Caller, snapshot: &Snapshot) -> Result<Pl
     })
 }
 
-fn action_of(r: &Request) -> tessera_proto::iam::Action {
-    use tessera_proto::iam::Action as A;
+fn action_of(r: &Request) -> Action {
+    let by_owner = |owner: &Owner, user: Action, role: Action| match owner.kind {
+        OwnerKind::User => user,
+        OwnerKind::Role => role,
+    };
     match r {
-        Request::CreateUser { .. } => A::CreateUser,
-        Request::GetUser { .. } => A::GetUser,
-        Request::DeleteUser { .. } => A::DeleteUser,
-        Request::ListUsers { .. } => A::ListUsers,
-        Request::TagUser { .. } => A::TagUser,
-        Request::UntagUser { .. } => A::UntagUser,
-        Request::ListUserTags { .. } => A::ListUserTags,
-        Request::CreateAccessKey { .. } => A::CreateAccessKey,
-        Request::DeleteAccessKey { .. } => A::DeleteAccessKey,
-        Request::ListAccessKeys { .. } => A::ListAccessKeys,
-        Request::UpdateAccessKey { .. } => A::UpdateAccessKey,
-        Request::PutUserPolicy { .. } => A::PutUserPolicy,
-        Request::GetUserPolicy { .. } => A::GetUserPolicy,
-        Request::DeleteUserPolicy { .. } => A::DeleteUserPolicy,
-        Request::ListUserPolicies { .. } => A::ListUserPolicies,
+        Request::CreateUser { .. } => Action::CreateUser,
+        Request::GetUser { .. } => Action::GetUser,
+        Request::DeleteUser { .. } => Action::DeleteUser,
+        Request::ListUsers { .. } => Action::ListUsers,
+        Request::CreateAccessKey { .. } => Action::CreateAccessKey,
+        Request::DeleteAccessKey { .. } => Action::DeleteAccessKey,
+        Request::ListAccessKeys { .. } => Action::ListAccessKeys,
+        Request::UpdateAccessKey { .. } => Action::UpdateAccessKey,
+        Request::CreateRole { .. } => Action::CreateRole,
+        Request::GetRole { .. } => Action::GetRole,
+        Request::DeleteRole { .. } => Action::DeleteRole,
+        Request::ListRoles { .. } => Action::ListRoles,
+        Request::UpdateRole { .. } => Action::UpdateRole,
+        Request::UpdateAssumeRolePolicy { .. } => Action::UpdateAssumeRolePolicy,
+        Request::ListInstanceProfilesForRole { .. } => Action::ListInstanceProfilesForRole,
+        Request::Tag { owner, .. } => by_owner(owner, Action::TagUser, Action::TagRole),
+        Request::Untag { owner, .. } => by_owner(owner, Action::UntagUser, Action::UntagRole),
+        Request::ListTags { owner, .. } => {
+            by_owner(owner, Action::ListUserTags, Action::ListRoleTags)
+        }
+        Request::PutPolicy { owner, .. } => {
+            by_owner(owner, Action::PutUserPolicy, Action::PutRolePolicy)
+        }
+        Request::GetPolicy { owner, .. } => {
+            by_owner(owner, Action::GetUserPolicy, Action::GetRolePolicy)
+        }
+        Request::DeletePolicy { owner, .. } => {
+            by_owner(owner, Action::DeleteUserPolicy, Action::DeleteRolePolicy)
+        }
+        Request::ListPolicies { owner, .. } => {
+            by_owner(owner, Action::ListUserPolicies, Action::ListRolePolicies)
+        }
+    }
+}
+
+/// A user or a role: what tag and inline-policy actions work on.
+pub(crate) enum Entity {
+    User(Arc<User>),
+    Role(Arc<Role>),
+}
+
+impl Entity {
+    fn unique_id(&self) -> &str {
+        match self {
+            Self::User(u) => &u.unique_id,
+            Self::Role(r) => &r.unique_id,
+        }
+    }
+
+    fn name(&self) -> &str {
+        match self {
+            Self::User(u) => &u.name,
+            Self::Role(r) => &r.name,
+        }
+    }
+
+    fn tags(&self) -> &[(String, String)] {
+        match self {
+            Self::User(u) => &u.tags,
+            Self::Role(r) => &r.tags,
+        }
+    }
+
+    fn inline(&self) -> &[InlinePolicy] {
+        match self {
+            Self::User(u) => &u.inline,
+            Self::Role(r) => &r.inline,
+        }
+    }
+
+    fn table(&self) -> OwnerTable {
+        match self {
+            Self::User(_) => OwnerTable::User,
+            Self::Role(_) => OwnerTable::Role,
+        }
+    }
+
+    fn kind_word(&self) -> &'static str {
+        match self {
+            Self::User(_) => "user",
+            Self::Role(_) => "role",
+        }
+    }
+
+    /// AWS's aggregate inline-policy limit, in non-whitespace characters.
+    fn inline_limit(&self) -> usize {
+        match self {
+            Self::User(_) => 2048,
+            Self::Role(_) => 10_240,
+        }
     }
 }
 
@@ -187,6 +325,20 @@ impl<S: Store> Ctx<'_, S> {
             .user_named(self.caller.account(), name)
             .cloned()
             .ok_or_else(|| IamError::NoSuchUser(name.to_owned()))
+    }
+
+    fn role(&self, name: &str) -> Result<Arc<Role>, IamError> {
+        self.snapshot
+            .role_named(self.caller.account(), name)
+            .cloned()
+            .ok_or_else(|| IamError::NoSuchRole(name.to_owned()))
+    }
+
+    fn entity(&self, owner: &Owner) -> Result<Entity, IamError> {
+        match owner.kind {
+            OwnerKind::User => self.user(&owner.name).map(Entity::User),
+            OwnerKind::Role => self.role(&owner.name).map(Entity::Role),
+        }
     }
 
     async fn write(&self, writes: &[Write]) -> Result<(), IamError> {
@@ -278,12 +430,26 @@ pub async fn execute<S: Store>(
         Request::GetUser { user_name } => users::get(&ctx, user_name.as_ref()),
         Request::DeleteUser { user_name } => users::delete(&ctx, user_name).await,
         Request::ListUsers { path_prefix, page } => users::list(&ctx, path_prefix, page),
-        Request::TagUser { user_name, tags } => users::tag(&ctx, user_name, tags).await,
-        Request::UntagUser {
-            user_name,
-            tag_keys,
-        } => users::untag(&ctx, user_name, tag_keys).await,
-        Request::ListUserTags { user_name, page } => users::list_tags(&ctx, user_name, page),
+        Request::CreateRole { .. } => roles::create(&ctx, &authorized.request).await,
+        Request::GetRole { role_name } => roles::get(&ctx, role_name),
+        Request::DeleteRole { role_name } => roles::delete(&ctx, role_name).await,
+        Request::ListRoles { path_prefix, page } => roles::list(&ctx, path_prefix, page),
+        Request::UpdateRole {
+            role_name,
+            description,
+            max_session_duration,
+        } => roles::update(&ctx, role_name, description.clone(), *max_session_duration).await,
+        Request::UpdateAssumeRolePolicy {
+            role_name,
+            policy_document,
+        } => roles::update_trust(&ctx, role_name, policy_document).await,
+        Request::ListInstanceProfilesForRole { role_name } => {
+            ctx.role(role_name)?;
+            Ok(Response::NoInstanceProfiles)
+        }
+        Request::Tag { owner, tags } => tags::tag(&ctx, owner, tags).await,
+        Request::Untag { owner, tag_keys } => tags::untag(&ctx, owner, tag_keys).await,
+        Request::ListTags { owner, page } => tags::list(&ctx, owner, page),
         Request::CreateAccessKey { user_name } => {
             access_keys::create(&ctx, user_name.as_ref()).await
         }
@@ -299,20 +465,16 @@ pub async fn execute<S: Store>(
             access_key_id,
             active,
         } => access_keys::update(&ctx, user_name.as_ref(), access_key_id, *active).await,
-        Request::PutUserPolicy {
-            user_name,
+        Request::PutPolicy {
+            owner,
             policy_name,
             policy_document,
-        } => user_policies::put(&ctx, user_name, policy_name, policy_document).await,
-        Request::GetUserPolicy {
-            user_name,
-            policy_name,
-        } => user_policies::get(&ctx, user_name, policy_name),
-        Request::DeleteUserPolicy {
-            user_name,
-            policy_name,
-        } => user_policies::delete(&ctx, user_name, policy_name).await,
-        Request::ListUserPolicies { user_name, page } => user_policies::list(&ctx, user_name, page),
+        } => inline_policies::put(&ctx, owner, policy_name, policy_document).await,
+        Request::GetPolicy { owner, policy_name } => inline_policies::get(&ctx, owner, policy_name),
+        Request::DeletePolicy { owner, policy_name } => {
+            inline_policies::delete(&ctx, owner, policy_name).await
+        }
+        Request::ListPolicies { owner, page } => inline_policies::list(&ctx, owner, page),
     }
 }
 

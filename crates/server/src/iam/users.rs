@@ -1,27 +1,16 @@
 //! `CreateUser`, `GetUser`, `DeleteUser`, `ListUsers`, `TagUser`, `UntagUser`, `ListUserTags`.
 
-use super::{Ctx, IamError, check_tags, paginate, target_name};
+use super::tags::{initial_tags, tags_of};
+use super::{Ctx, IamError, paginate, target_name};
 use crate::crypto::random_bytes;
 use crate::snapshot::User;
-use crate::store::{Store, StoreError, UserRow, Write};
+use crate::store::{OwnerTable, Store, StoreError, UserRow, Write};
 use tessera_proto::iam::{Action, Page, Response, Tag, UserView};
 use tessera_proto::{UniqueId, UniqueIdKind};
 use time::OffsetDateTime;
 
-const MAX_TAGS: usize = 50;
-
 fn created(secs: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(secs).unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
-
-fn tags_of(u: &User) -> Vec<Tag> {
-    u.tags
-        .iter()
-        .map(|(k, v)| Tag {
-            key: k.clone(),
-            value: v.clone(),
-        })
-        .collect()
 }
 
 /// The user as IAM shows it; `with_tags` for the actions that include tags.
@@ -32,19 +21,8 @@ pub(crate) fn view(u: &User, with_tags: bool) -> UserView {
         id: u.unique_id.clone(),
         arn: u.arn.to_string(),
         created: created(u.created_at),
-        tags: with_tags.then(|| tags_of(u)),
+        tags: with_tags.then(|| tags_of(&u.tags)),
     }
-}
-
-/// Merges `new` into `old` case-insensitively; a new key replaces an old one, adopting its case.
-fn merge_tags(old: &[(String, String)], new: &[Tag]) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = old
-        .iter()
-        .filter(|(k, _)| !new.iter().any(|t| t.key.eq_ignore_ascii_case(k)))
-        .cloned()
-        .collect();
-    out.extend(new.iter().map(|t| (t.key.clone(), t.value.clone())));
-    out
 }
 
 pub(super) async fn create<S: Store>(
@@ -60,10 +38,7 @@ pub(super) async fn create<S: Store>(
     {
         return Err(IamError::UserExists(user_name));
     }
-    check_tags(&tags)?;
-    if tags.len() > MAX_TAGS {
-        return Err(IamError::Quota("TagsPerUser: 50"));
-    }
+    let tag_rows = initial_tags(&tags, "TagsPerUser: 50")?;
     let unique_id = UniqueId::generate(UniqueIdKind::User, random_bytes()?).to_string();
     let row = UserRow {
         unique_id: unique_id.clone(),
@@ -75,9 +50,10 @@ pub(super) async fn create<S: Store>(
     let written = ctx
         .write(&[
             Write::InsertUser(row),
-            Write::SetUserTags {
-                user_id: unique_id.clone(),
-                tags: merge_tags(&[], &tags),
+            Write::SetTags {
+                table: OwnerTable::User,
+                owner_id: unique_id.clone(),
+                tags: tag_rows,
             },
         ])
         .await;
@@ -131,82 +107,4 @@ pub(super) fn list<S: Store>(
         page_items.iter().map(|u| view(u, false)).collect(),
         more,
     ))
-}
-
-pub(super) async fn tag<S: Store>(
-    ctx: &Ctx<'_, S>,
-    user_name: &str,
-    tags: &[Tag],
-) -> Result<Response, IamError> {
-    let user = ctx.user(user_name)?;
-    check_tags(tags)?;
-    let merged = merge_tags(&user.tags, tags);
-    if merged.len() > MAX_TAGS {
-        return Err(IamError::Quota("TagsPerUser: 50"));
-    }
-    ctx.write(&[Write::SetUserTags {
-        user_id: user.unique_id.clone(),
-        tags: merged,
-    }])
-    .await?;
-    Ok(Response::Empty(Action::TagUser))
-}
-
-pub(super) async fn untag<S: Store>(
-    ctx: &Ctx<'_, S>,
-    user_name: &str,
-    tag_keys: &[String],
-) -> Result<Response, IamError> {
-    let user = ctx.user(user_name)?;
-    let kept: Vec<(String, String)> = user
-        .tags
-        .iter()
-        .filter(|(k, _)| !tag_keys.iter().any(|r| r.eq_ignore_ascii_case(k)))
-        .cloned()
-        .collect();
-    ctx.write(&[Write::SetUserTags {
-        user_id: user.unique_id.clone(),
-        tags: kept,
-    }])
-    .await?;
-    Ok(Response::Empty(Action::UntagUser))
-}
-
-pub(super) fn list_tags<S: Store>(
-    ctx: &Ctx<'_, S>,
-    user_name: &str,
-    page: &Page,
-) -> Result<Response, IamError> {
-    let user = ctx.user(user_name)?;
-    let mut tags = tags_of(&user);
-    tags.sort_by_key(|t| t.key.to_lowercase());
-    let (page_items, more) = paginate(tags, page, |t| t.key.to_lowercase())?;
-    Ok(Response::Tags(page_items, more))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tag_merge_replaces_case_insensitively_and_keeps_order() {
-        let old = vec![
-            ("Team".to_owned(), "a".to_owned()),
-            ("Env".to_owned(), "p".to_owned()),
-        ];
-        let merged = merge_tags(
-            &old,
-            &[Tag {
-                key: "team".into(),
-                value: "b".into(),
-            }],
-        );
-        assert_eq!(
-            merged,
-            vec![
-                ("Env".to_owned(), "p".to_owned()),
-                ("team".to_owned(), "b".to_owned())
-            ]
-        );
-    }
 }

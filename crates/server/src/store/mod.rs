@@ -23,14 +23,46 @@ pub enum StoreError {
     Conflict,
 }
 
-/// A tag on a user.
+/// A role row.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UserTagRow {
-    /// The user's unique id.
-    pub user_id: String,
-    /// Key, case preserved.
-    pub key: String,
-    /// Value.
+pub struct RoleRow {
+    /// `AROA…`.
+    pub unique_id: String,
+    /// Owning account.
+    pub account_id: String,
+    /// Friendly name (unique case-insensitively in the account).
+    pub name: String,
+    /// `/` or `/…/`.
+    pub path: String,
+    /// The trust policy, validated before it was stored.
+    pub trust_policy: String,
+    /// Free text.
+    pub description: Option<String>,
+    /// 3600–43200.
+    pub max_session_duration: u32,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// Whose tags or inline policy a row is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OwnerTable {
+    /// A user's.
+    User,
+    /// A role's.
+    Role,
+}
+
+/// A tag or an inline policy of a user or role, as read back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnedRow {
+    /// User or role.
+    pub table: OwnerTable,
+    /// The owner's unique id.
+    pub owner_id: String,
+    /// Tag key or policy name.
+    pub name: String,
+    /// Tag value or policy document.
     pub value: String,
 }
 
@@ -44,19 +76,50 @@ pub enum Write {
         /// Unique id.
         unique_id: String,
     },
-    /// Replace a user's tags.
-    SetUserTags {
+    /// Create a role.
+    InsertRole(RoleRow),
+    /// Delete a role (its tags go with it).
+    DeleteRole {
         /// Unique id.
-        user_id: String,
+        unique_id: String,
+    },
+    /// Replace a role's mutable attributes.
+    UpdateRole {
+        /// Unique id.
+        unique_id: String,
+        /// New description.
+        description: Option<String>,
+        /// New maximum session duration.
+        max_session_duration: u32,
+        /// New trust policy.
+        trust_policy: String,
+    },
+    /// Replace the tags of a user or role.
+    SetTags {
+        /// Whose.
+        table: OwnerTable,
+        /// The owner's unique id.
+        owner_id: String,
         /// The complete new set, in order.
         tags: Vec<(String, String)>,
     },
-    /// Create or replace an inline user policy.
-    PutUserPolicy(UserPolicyRow),
-    /// Delete an inline user policy.
-    DeleteUserPolicy {
-        /// Unique id of the user.
-        user_id: String,
+    /// Create or replace an inline policy.
+    PutPolicy {
+        /// Whose.
+        table: OwnerTable,
+        /// The owner's unique id.
+        owner_id: String,
+        /// Policy name.
+        name: String,
+        /// Document.
+        document: String,
+    },
+    /// Delete an inline policy.
+    DeletePolicy {
+        /// Whose.
+        table: OwnerTable,
+        /// The owner's unique id.
+        owner_id: String,
         /// Policy name.
         name: String,
     },
@@ -135,12 +198,14 @@ pub struct StoreData {
     pub accounts: Vec<AccountRow>,
     /// Users.
     pub users: Vec<UserRow>,
-    /// Inline user policies.
-    pub user_policies: Vec<UserPolicyRow>,
+    /// Roles.
+    pub roles: Vec<RoleRow>,
     /// Access keys.
     pub access_keys: Vec<AccessKeyRow>,
-    /// User tags, in insertion order.
-    pub user_tags: Vec<UserTagRow>,
+    /// Inline policies of users and roles.
+    pub policies: Vec<OwnedRow>,
+    /// Tags of users and roles, in insertion order.
+    pub tags: Vec<OwnedRow>,
 }
 
 /// What a first start writes, in one transaction.

@@ -2,8 +2,8 @@
 //! when its call returns.
 
 use super::{
-    AccessKeyRow, AccountRow, Bootstrap, Store, StoreData, StoreError, UserPolicyRow, UserRow,
-    UserTagRow, Write,
+    AccessKeyRow, AccountRow, Bootstrap, OwnedRow, OwnerTable, RoleRow, Store, StoreData,
+    StoreError, UserRow, Write,
 };
 use crate::keyring::StoredRingKey;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -14,6 +14,7 @@ use std::path::Path;
 const MIGRATIONS: &[&str] = &[
     include_str!("schema.sql"),
     include_str!("schema_2_tags.sql"),
+    include_str!("schema_3_roles.sql"),
 ];
 
 /// The SQLite store.
@@ -90,11 +91,45 @@ async fn apply_one(
         Write::DeleteUser { unique_id } => {
             sqlx::query("DELETE FROM users WHERE unique_id = ?").bind(unique_id).execute(&mut **tx).await
         }
-        Write::SetUserTags { user_id, tags } => {
-            sqlx::query("DELETE FROM user_tags WHERE user_id = ?").bind(user_id).execute(&mut **tx).await.map_err(conflict_or)?;
+        Write::InsertRole(r) => {
+            sqlx::query("INSERT INTO roles (unique_id, account_id, name, name_folded, path, trust_policy, description, max_session_duration, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                .bind(&r.unique_id)
+                .bind(&r.account_id)
+                .bind(&r.name)
+                .bind(r.name.to_lowercase())
+                .bind(&r.path)
+                .bind(&r.trust_policy)
+                .bind(&r.description)
+                .bind(i64::from(r.max_session_duration))
+                .bind(r.created_at)
+                .execute(&mut **tx)
+                .await
+        }
+        Write::DeleteRole { unique_id } => {
+            sqlx::query("DELETE FROM roles WHERE unique_id = ?").bind(unique_id).execute(&mut **tx).await
+        }
+        Write::UpdateRole { unique_id, description, max_session_duration, trust_policy } => {
+            sqlx::query("UPDATE roles SET description = ?, max_session_duration = ?, trust_policy = ? WHERE unique_id = ?")
+                .bind(description)
+                .bind(i64::from(*max_session_duration))
+                .bind(trust_policy)
+                .bind(unique_id)
+                .execute(&mut **tx)
+                .await
+        }
+        Write::SetTags { table, owner_id, tags } => {
+            let delete = match table {
+                OwnerTable::User => "DELETE FROM user_tags WHERE user_id = ?",
+                OwnerTable::Role => "DELETE FROM role_tags WHERE role_id = ?",
+            };
+            let insert = match table {
+                OwnerTable::User => "INSERT INTO user_tags (user_id, key, key_folded, value) VALUES (?, ?, ?, ?)",
+                OwnerTable::Role => "INSERT INTO role_tags (role_id, key, key_folded, value) VALUES (?, ?, ?, ?)",
+            };
+            sqlx::query(delete).bind(owner_id).execute(&mut **tx).await.map_err(conflict_or)?;
             for (key, value) in tags {
-                sqlx::query("INSERT INTO user_tags (user_id, key, key_folded, value) VALUES (?, ?, ?, ?)")
-                    .bind(user_id)
+                sqlx::query(insert)
+                    .bind(owner_id)
                     .bind(key)
                     .bind(key.to_lowercase())
                     .bind(value)
@@ -104,16 +139,19 @@ async fn apply_one(
             }
             return Ok(());
         }
-        Write::PutUserPolicy(p) => {
-            sqlx::query("INSERT INTO user_policies (user_id, name, document) VALUES (?, ?, ?) ON CONFLICT (user_id, name) DO UPDATE SET document = excluded.document")
-                .bind(&p.user_id)
-                .bind(&p.name)
-                .bind(&p.document)
-                .execute(&mut **tx)
-                .await
+        Write::PutPolicy { table, owner_id, name, document } => {
+            let sql = match table {
+                OwnerTable::User => "INSERT INTO user_policies (user_id, name, document) VALUES (?, ?, ?) ON CONFLICT (user_id, name) DO UPDATE SET document = excluded.document",
+                OwnerTable::Role => "INSERT INTO role_policies (role_id, name, document) VALUES (?, ?, ?) ON CONFLICT (role_id, name) DO UPDATE SET document = excluded.document",
+            };
+            sqlx::query(sql).bind(owner_id).bind(name).bind(document).execute(&mut **tx).await
         }
-        Write::DeleteUserPolicy { user_id, name } => {
-            sqlx::query("DELETE FROM user_policies WHERE user_id = ? AND name = ?").bind(user_id).bind(name).execute(&mut **tx).await
+        Write::DeletePolicy { table, owner_id, name } => {
+            let sql = match table {
+                OwnerTable::User => "DELETE FROM user_policies WHERE user_id = ? AND name = ?",
+                OwnerTable::Role => "DELETE FROM role_policies WHERE role_id = ? AND name = ?",
+            };
+            sqlx::query(sql).bind(owner_id).bind(name).execute(&mut **tx).await
         }
         Write::InsertAccessKey(k) => {
             sqlx::query("INSERT INTO access_keys (id, account_id, user_id, secret_sealed, active, created_at) VALUES (?, ?, ?, ?, ?, ?)")
@@ -220,18 +258,6 @@ impl Store for SqliteStore {
                 })
             })
             .collect::<Result<_, sqlx::Error>>()?;
-        let user_policies = sqlx::query("SELECT user_id, name, document FROM user_policies")
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|r| {
-                Ok(UserPolicyRow {
-                    user_id: r.try_get(0)?,
-                    name: r.try_get(1)?,
-                    document: r.try_get(2)?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()?;
         let access_keys = sqlx::query(
             "SELECT id, account_id, user_id, secret_sealed, active, created_at FROM access_keys",
         )
@@ -249,25 +275,57 @@ impl Store for SqliteStore {
             })
         })
         .collect::<Result<_, sqlx::Error>>()?;
-        let user_tags = sqlx::query("SELECT user_id, key, value FROM user_tags ORDER BY rowid")
+        let roles = sqlx::query("SELECT unique_id, account_id, name, path, trust_policy, description, max_session_duration, created_at FROM roles")
             .fetch_all(&mut *tx)
             .await?
             .iter()
             .map(|r| {
-                Ok(UserTagRow {
-                    user_id: r.try_get(0)?,
-                    key: r.try_get(1)?,
-                    value: r.try_get(2)?,
+                let max: i64 = r.try_get(6)?;
+                Ok(RoleRow {
+                    unique_id: r.try_get(0)?,
+                    account_id: r.try_get(1)?,
+                    name: r.try_get(2)?,
+                    path: r.try_get(3)?,
+                    trust_policy: r.try_get(4)?,
+                    description: r.try_get(5)?,
+                    max_session_duration: u32::try_from(max).unwrap_or(3600),
+                    created_at: r.try_get(7)?,
                 })
             })
             .collect::<Result<_, sqlx::Error>>()?;
+        let mut policies = Vec::new();
+        let mut tags = Vec::new();
+        for (table, policy_sql, tag_sql) in [
+            (
+                OwnerTable::User,
+                "SELECT user_id, name, document FROM user_policies",
+                "SELECT user_id, key, value FROM user_tags ORDER BY rowid",
+            ),
+            (
+                OwnerTable::Role,
+                "SELECT role_id, name, document FROM role_policies",
+                "SELECT role_id, key, value FROM role_tags ORDER BY rowid",
+            ),
+        ] {
+            for (sql, out) in [(policy_sql, &mut policies), (tag_sql, &mut tags)] {
+                for r in sqlx::query(sql).fetch_all(&mut *tx).await? {
+                    out.push(OwnedRow {
+                        table,
+                        owner_id: r.try_get(0)?,
+                        name: r.try_get(1)?,
+                        value: r.try_get(2)?,
+                    });
+                }
+            }
+        }
         tx.commit().await?;
         Ok(StoreData {
             accounts,
             users,
-            user_policies,
+            roles,
             access_keys,
-            user_tags,
+            policies,
+            tags,
         })
     }
 
@@ -317,6 +375,7 @@ async fn insert_ring_key(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::UserPolicyRow;
 
     fn sample() -> Bootstrap {
         Bootstrap {
@@ -370,7 +429,16 @@ mod tests {
         let data = store.load().await.unwrap();
         assert_eq!(data.users, vec![sample().admin]);
         assert_eq!(data.access_keys, vec![sample().admin_key]);
-        assert_eq!(data.user_policies, vec![sample().admin_policy]);
+        let admin_policy = sample().admin_policy;
+        assert_eq!(
+            data.policies,
+            vec![OwnedRow {
+                table: OwnerTable::User,
+                owner_id: admin_policy.user_id,
+                name: admin_policy.name,
+                value: admin_policy.document,
+            }]
+        );
         store
             .rotate_ring(
                 &StoredRingKey {
