@@ -4,7 +4,7 @@
 use crate::query::Params;
 use crate::sts::format_timestamp;
 use crate::validate::Violations;
-use crate::xml::{XmlWriter, escape};
+use crate::xml::XmlWriter;
 use crate::{ApiError, ErrorCode};
 use time::OffsetDateTime;
 
@@ -803,21 +803,7 @@ pub enum Response {
 
 /// Percent-encodes a policy document as IAM returns them: every byte but `A–Z a–z 0–9 - _ . ~`.
 pub fn url_encode_policy(doc: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = String::with_capacity(doc.len() * 2);
-    for &b in doc.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push('%');
-            for nibble in [b >> 4, b & 0x0F] {
-                out.push(char::from(
-                    HEX.get(usize::from(nibble)).copied().unwrap_or(b'0'),
-                ));
-            }
-        }
-    }
-    out
+    tessera_sigv4::percent_encode(doc)
 }
 
 fn write_tags(w: &mut XmlWriter, tags: &[Tag]) {
@@ -973,19 +959,16 @@ impl Response {
 
     /// The `<{Action}Response>` document.
     pub fn to_xml(&self, request_id: &str) -> String {
-        let name = self.action().name();
-        let mut w = XmlWriter::with_capacity(1024);
-        w.raw(&format!("<{name}Response xmlns=\"{}\">", escape(NAMESPACE)));
-        if !matches!(self, Self::Empty(_)) {
-            w.open(&format!("{name}Result"));
-            self.write_result(&mut w);
-            w.close(&format!("{name}Result"));
-        }
-        w.open("ResponseMetadata");
-        w.text_element("RequestId", request_id);
-        w.close("ResponseMetadata");
-        w.close(&format!("{name}Response"));
-        w.finish()
+        let has_result = !matches!(self, Self::Empty(_));
+        crate::xml::envelope(
+            self.action().name(),
+            NAMESPACE,
+            request_id,
+            has_result,
+            |w| {
+                self.write_result(w);
+            },
+        )
     }
 }
 

@@ -3,7 +3,7 @@
 
 use crate::query::Params;
 use crate::validate::Violations;
-use crate::xml::{XmlWriter, escape};
+use crate::xml::XmlWriter;
 use crate::{AccessKeyId, AccountId, ApiError, ErrorCode};
 use std::fmt;
 use tessera_sigv4::SecretKey;
@@ -331,29 +331,25 @@ impl Response {
 
     /// The `<{Action}Response>` document.
     pub fn to_xml(&self, request_id: &str) -> String {
-        let name = self.action().name();
-        let mut w = XmlWriter::with_capacity(1024);
-        w.raw(&format!("<{name}Response xmlns=\"{}\">", escape(NAMESPACE)));
-        w.open(&format!("{name}Result"));
-        match self {
-            Self::CallerIdentity {
-                arn,
-                user_id,
-                account,
-            } => {
-                w.text_element("UserId", user_id);
-                w.text_element("Account", &account.to_string());
-                w.text_element("Arn", arn);
-            }
-            Self::SessionToken(c) => write_credentials(&mut w, c),
-            Self::AccessKeyInfo { account } => w.text_element("Account", &account.to_string()),
-        }
-        w.close(&format!("{name}Result"));
-        w.open("ResponseMetadata");
-        w.text_element("RequestId", request_id);
-        w.close("ResponseMetadata");
-        w.close(&format!("{name}Response"));
-        w.finish()
+        crate::xml::envelope(
+            self.action().name(),
+            NAMESPACE,
+            request_id,
+            true,
+            |w| match self {
+                Self::CallerIdentity {
+                    arn,
+                    user_id,
+                    account,
+                } => {
+                    w.text_element("UserId", user_id);
+                    w.text_element("Account", &account.to_string());
+                    w.text_element("Arn", arn);
+                }
+                Self::SessionToken(c) => write_credentials(w, c),
+                Self::AccessKeyInfo { account } => w.text_element("Account", &account.to_string()),
+            },
+        )
     }
 }
 

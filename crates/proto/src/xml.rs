@@ -55,3 +55,29 @@ impl XmlWriter {
         self.out
     }
 }
+
+/// The success envelope both Query APIs use: `<{Action}Response xmlns=…>`, the `{Action}Result`
+/// element written by `result` (left out when `has_result` is false), and `ResponseMetadata`.
+pub fn envelope(
+    action: &str,
+    namespace: &str,
+    request_id: &str,
+    has_result: bool,
+    result: impl FnOnce(&mut XmlWriter),
+) -> String {
+    let mut w = XmlWriter::with_capacity(1024);
+    w.raw(&format!(
+        "<{action}Response xmlns=\"{}\">",
+        escape(namespace)
+    ));
+    if has_result {
+        w.open(&format!("{action}Result"));
+        result(&mut w);
+        w.close(&format!("{action}Result"));
+    }
+    w.open("ResponseMetadata");
+    w.text_element("RequestId", request_id);
+    w.close("ResponseMetadata");
+    w.close(&format!("{action}Response"));
+    w.finish()
+}

@@ -16,8 +16,9 @@ fn is_unreserved(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')
 }
 
-/// Encodes a query-string name or value (uppercase hex, space as `%20`).
-pub(crate) fn encode_component(s: &str) -> String {
+/// Encodes a query-string name or value, or any text AWS wants RFC 3986-encoded: every byte but
+/// `A–Z a–z 0–9 - _ . ~` as `%XX` (uppercase hex, space as `%20`).
+pub fn encode_component(s: &str) -> String {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut out = String::with_capacity(s.len() + s.len() / 2);
     for &b in s.as_bytes() {

@@ -17,6 +17,7 @@ mod time;
 pub mod verify;
 
 pub use canonical::{HttpRequest, canonical_request_for_tests, payload_hash};
+pub use encode::encode_component as percent_encode;
 pub use error::Error;
 pub use key::{Scope, SigningKey, signing_key_hex};
 pub use secret::SecretKey;

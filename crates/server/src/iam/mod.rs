@@ -212,11 +212,16 @@ pub fn plan(request: Request, caller: &Caller, snapshot: &Snapshot) -> Result<Pl
     })
 }
 
-fn action_of(r: &Request) -> Action {
-    let by_owner = |owner: &Owner, user: Action, role: Action| match owner.kind {
+/// The user or role form of an action, by the owner's kind.
+pub(super) fn per_owner(owner: &Owner, user: Action, role: Action) -> Action {
+    match owner.kind {
         OwnerKind::User => user,
         OwnerKind::Role => role,
-    };
+    }
+}
+
+fn action_of(r: &Request) -> Action {
+    let by_owner = per_owner;
     match r {
         Request::CreateUser { .. } => Action::CreateUser,
         Request::GetUser { .. } => Action::GetUser,

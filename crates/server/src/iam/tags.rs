@@ -1,6 +1,6 @@
 //! `TagUser`/`TagRole`, `UntagUser`/`UntagRole`, `ListUserTags`/`ListRoleTags`.
 
-use super::{Ctx, IamError, check_tags, paginate};
+use super::{Ctx, IamError, check_tags, paginate, per_owner};
 use crate::store::{Store, Write};
 use tessera_proto::iam::{Action, Owner, OwnerKind, Page, Response, Tag};
 
@@ -47,13 +47,6 @@ fn quota(owner: &Owner) -> &'static str {
     }
 }
 
-fn action(owner: &Owner, user: Action, role: Action) -> Action {
-    match owner.kind {
-        OwnerKind::User => user,
-        OwnerKind::Role => role,
-    }
-}
-
 pub(super) async fn tag<S: Store>(
     ctx: &Ctx<'_, S>,
     owner: &Owner,
@@ -71,7 +64,7 @@ pub(super) async fn tag<S: Store>(
         tags: merged,
     }])
     .await?;
-    Ok(Response::Empty(action(
+    Ok(Response::Empty(per_owner(
         owner,
         Action::TagUser,
         Action::TagRole,
@@ -96,7 +89,7 @@ pub(super) async fn untag<S: Store>(
         tags: kept,
     }])
     .await?;
-    Ok(Response::Empty(action(
+    Ok(Response::Empty(per_owner(
         owner,
         Action::UntagUser,
         Action::UntagRole,
@@ -113,7 +106,7 @@ pub(super) fn list<S: Store>(
     tags.sort_by_key(|t| t.key.to_lowercase());
     let (page_items, more) = paginate(tags, page, |t| t.key.to_lowercase())?;
     Ok(Response::Tags(
-        action(owner, Action::ListUserTags, Action::ListRoleTags),
+        per_owner(owner, Action::ListUserTags, Action::ListRoleTags),
         page_items,
         more,
     ))
