@@ -544,12 +544,16 @@ def test_list_access_keys_pagination_yields_every_key(admin_iam, make_user):
     """
     user = make_user()
     first = admin_iam.create_access_key(UserName=user.name)["AccessKey"]["AccessKeyId"]
-    for _ in range(8):
+    for _ in range(20):
         time.sleep(1.05)
         second = admin_iam.create_access_key(UserName=user.name)["AccessKey"]["AccessKeyId"]
         if second < first:
             break
-        admin_iam.delete_access_key(UserName=user.name, AccessKeyId=second)
+        # Keep the larger id as the older key: the next new key is then ever more likely to
+        # sort before it (regression: looping on a small first id never got there).
+        admin_iam.delete_access_key(UserName=user.name, AccessKeyId=first)
+        first = second
+    assert second < first, "could not make creation order and id order disagree"
     listed = admin_iam.list_access_keys(UserName=user.name)["AccessKeyMetadata"]
     assert sorted(k["AccessKeyId"] for k in listed) == sorted([first, second])
     pages = list(admin_iam.get_paginator("list_access_keys").paginate(

@@ -274,3 +274,122 @@ pub fn authorize(policies: &Policies<'_>, req: &Request<'_>) -> Decision {
     }
     allowed(hits)
 }
+
+/// How directly a trust-policy `Allow` names the caller (spec §3.0.9 step 3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum TrustReach {
+    /// The account (`"123456789012"`, `arn:…:root`) or everyone: the caller's identity side decides.
+    Account,
+    /// The role of a role session: grants within the session's boundary and session policies.
+    Role,
+    /// The user, the exact session, or the federation provider: grants outright (same account).
+    Direct,
+}
+
+fn trust_reach(s: &Statement, p: &Principal) -> TrustReach {
+    let Some(Matcher::Any(values)) = &s.principal else {
+        return TrustReach::Account;
+    };
+    values
+        .iter()
+        .filter(|v| v.matches(p))
+        .map(|v| match v {
+            PrincipalValue::Everyone => TrustReach::Account,
+            PrincipalValue::Aws(a) if a.len() == 12 || a.ends_with(":root") => TrustReach::Account,
+            PrincipalValue::Aws(a)
+                if p.kind == PrincipalKind::AssumedRole
+                    && (p.role_arn.as_deref() == Some(a.as_str())
+                        || p.id.as_deref() == Some(a.as_str())) =>
+            {
+                TrustReach::Role
+            }
+            PrincipalValue::Aws(_)
+            | PrincipalValue::Federated(_)
+            | PrincipalValue::Service(_)
+            | PrincipalValue::CanonicalUser(_) => TrustReach::Direct,
+        })
+        .max()
+        .unwrap_or(TrustReach::Account)
+}
+
+/// Decides one action of assuming a role (spec §3.0.9): `policies.resource` is the role's trust
+/// policy, the rest is the caller's identity side (`identity` empty for federation, where only
+/// the trust policy counts — pass `federation = true`).
+///
+/// | step | rule | outcome |
+/// |---|---|---|
+/// | 1 | an applicable `Deny` anywhere | explicit deny |
+/// | 2 | no trust `Allow` names the caller | implicit deny (resource) |
+/// | 3 | federation | allow |
+/// | 4 | same account, trust names the user / session / provider | allow |
+/// | 5 | same account, trust names the caller's role | boundary and session policies must allow |
+/// | 6 | otherwise (account-level trust, or another account) | identity ∩ boundary ∩ session must allow |
+pub fn authorize_assume(policies: &Policies<'_>, req: &Request<'_>, federation: bool) -> Decision {
+    let mut hits = Hits {
+        allow: Vec::new(),
+        deny: Vec::new(),
+    };
+    collect(&mut hits, Source::Identity, &policies.identity, req);
+    collect(
+        &mut hits,
+        Source::Boundary,
+        policies.boundary.as_slice(),
+        req,
+    );
+    if let Some(session) = &policies.session {
+        collect(&mut hits, Source::Session, session, req);
+    }
+    let mut reach: Option<TrustReach> = None;
+    if let Some(trust) = policies.resource {
+        for (si, s) in trust.statements.iter().enumerate() {
+            if applies(trust, s, req) {
+                let m = Matched {
+                    source: Source::Resource,
+                    policy: 0,
+                    statement: si,
+                    sid: s.sid.clone(),
+                };
+                match s.effect {
+                    Effect::Deny => hits.deny.push(m),
+                    Effect::Allow => {
+                        reach = reach.max(Some(trust_reach(s, req.principal)));
+                        hits.allow.push((m, Reach::Role));
+                    }
+                }
+            }
+        }
+    }
+    if !hits.deny.is_empty() {
+        return Decision::ExplicitDeny { by: hits.deny };
+    }
+    let Some(reach) = reach else {
+        return Decision::ImplicitDeny {
+            missing: Missing::Resource,
+        };
+    };
+    let allowed = |hits: Hits| Decision::Allow {
+        by: hits.allow.into_iter().map(|(m, _)| m).collect(),
+    };
+    let same_account = req.resource_account == req.principal.account;
+    if federation || (same_account && reach == TrustReach::Direct) {
+        return allowed(hits);
+    }
+    let from = |src: Source| hits.allow.iter().filter(move |(m, _)| m.source == src);
+    let needs_identity = !(same_account && reach == TrustReach::Role);
+    if needs_identity && from(Source::Identity).next().is_none() {
+        return Decision::ImplicitDeny {
+            missing: Missing::Identity,
+        };
+    }
+    if policies.boundary.is_some() && from(Source::Boundary).next().is_none() {
+        return Decision::ImplicitDeny {
+            missing: Missing::Boundary,
+        };
+    }
+    if policies.session.is_some() && from(Source::Session).next().is_none() {
+        return Decision::ImplicitDeny {
+            missing: Missing::Session,
+        };
+    }
+    allowed(hits)
+}

@@ -16,4 +16,6 @@ mod variables;
 
 pub use context::{Context, Principal, PrincipalKind, Value};
 pub use document::{Effect, ParseError, Policy, PolicyKind, Statement, non_whitespace_len};
-pub use evaluate::{Decision, Matched, Missing, Policies, Request, Source, authorize};
+pub use evaluate::{
+    Decision, Matched, Missing, Policies, Request, Source, authorize, authorize_assume,
+};

@@ -192,9 +192,189 @@ pub struct GetAccessKeyInfo {
     pub access_key_id: String,
 }
 
+/// `AssumeRole` parameters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AssumeRole {
+    /// The role to assume, as given (parsed by the operation).
+    pub role_arn: String,
+    /// 2–64 `[\w+=,.@-]`.
+    pub role_session_name: String,
+    /// Requested duration; default 3600.
+    pub duration: Option<DurationSeconds<900, 43_200>>,
+    /// Inline session policy.
+    pub policy: Option<String>,
+    /// Managed session policy ARNs.
+    pub policy_arns: Vec<String>,
+    /// Session tags `(key, value)`, keys unique case-insensitively.
+    pub tags: Vec<(String, String)>,
+    /// Which session tags are transitive.
+    pub transitive_tag_keys: Vec<String>,
+    /// For `sts:ExternalId` conditions.
+    pub external_id: Option<String>,
+    /// MFA.
+    pub mfa: Option<Mfa>,
+    /// Source identity to set.
+    pub source_identity: Option<String>,
+}
+
+fn is_tag_char(c: char) -> bool {
+    c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c)
+}
+
+fn is_session_name_char(c: char) -> bool {
+    is_word(c) || "+=,.@-".contains(c)
+}
+
+fn read_session_tags(
+    v: &mut Violations,
+    params: &Params<'_>,
+) -> (Vec<(String, String)>, Vec<String>) {
+    let items = params.struct_list("Tags").unwrap_or_else(|bad| {
+        v.push(Some(&bad), "tags", "be a well-formed list of Tag");
+        Vec::new()
+    });
+    if items.len() > 50 {
+        v.push(None, "tags", "have length less than or equal to 50");
+    }
+    let mut tags = Vec::with_capacity(items.len());
+    for (i, members) in items.iter().enumerate() {
+        let get = |m: &str| members.iter().find(|(n, _)| *n == m).map(|(_, val)| *val);
+        let (kp, vp) = (
+            format!("tags.{}.member.key", i + 1),
+            format!("tags.{}.member.value", i + 1),
+        );
+        let key = get("Key").unwrap_or_else(|| {
+            v.missing(&kp);
+            ""
+        });
+        let value = get("Value").unwrap_or_else(|| {
+            v.missing(&vp);
+            ""
+        });
+        v.length(key, &kp, 1, 128);
+        v.pattern(key, &kp, "[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+", is_tag_char);
+        v.length(value, &vp, 0, 256);
+        v.pattern(value, &vp, "[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*", is_tag_char);
+        tags.push((key.to_owned(), value.to_owned()));
+    }
+    let transitive: Vec<String> = params
+        .list("TransitiveTagKeys")
+        .unwrap_or_else(|bad| {
+            v.push(Some(&bad), "transitiveTagKeys", "be a well-formed list");
+            Vec::new()
+        })
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    if transitive.len() > 50 {
+        v.push(
+            None,
+            "transitiveTagKeys",
+            "have length less than or equal to 50",
+        );
+    }
+    for k in &transitive {
+        v.length(k, "transitiveTagKeys", 1, 128);
+    }
+    (tags, transitive)
+}
+
+fn read_assume_role(v: &mut Violations, params: &Params<'_>) -> AssumeRole {
+    let role_arn = match params.get("RoleArn") {
+        Some(a) => {
+            v.length(a, "roleArn", 20, 2048);
+            a.to_owned()
+        }
+        None => {
+            v.missing("roleArn");
+            String::new()
+        }
+    };
+    let role_session_name = match params.get("RoleSessionName") {
+        Some(n) => {
+            v.length(n, "roleSessionName", 2, 64);
+            v.pattern(n, "roleSessionName", "[\\w+=,.@-]*", is_session_name_char);
+            n.to_owned()
+        }
+        None => {
+            v.missing("roleSessionName");
+            String::new()
+        }
+    };
+    let policy = params.get("Policy").map(|p| {
+        v.length(p, "policy", 1, usize::MAX);
+        if !p
+            .chars()
+            .all(|c| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{FF}'))
+        {
+            v.push(
+                Some(p),
+                "policy",
+                "satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+",
+            );
+        }
+        p.to_owned()
+    });
+    let policy_arns: Vec<String> = params
+        .struct_list("PolicyArns")
+        .unwrap_or_else(|bad| {
+            v.push(
+                Some(&bad),
+                "policyArns",
+                "be a well-formed list of PolicyDescriptorType",
+            );
+            Vec::new()
+        })
+        .iter()
+        .filter_map(|members| {
+            members.iter().find(|(n, _)| *n == "arn").map(|(_, a)| {
+                v.length(a, "policyArns.member.arn", 20, 2048);
+                (*a).to_owned()
+            })
+        })
+        .collect();
+    let (tags, transitive_tag_keys) = read_session_tags(v, params);
+    let external_id = params.get("ExternalId").map(|e| {
+        v.length(e, "externalId", 2, 1224);
+        v.pattern(e, "externalId", "[\\w+=,.@:\\/-]*", |c| {
+            is_word(c) || "+=,.@:/-".contains(c)
+        });
+        e.to_owned()
+    });
+    let source_identity = params.get("SourceIdentity").map(|si| {
+        v.length(si, "sourceIdentity", 2, 64);
+        v.pattern(si, "sourceIdentity", "[\\w+=,.@-]*", is_session_name_char);
+        si.to_owned()
+    });
+    if params
+        .struct_list("ProvidedContexts")
+        .is_ok_and(|c| !c.is_empty())
+    {
+        v.push(
+            None,
+            "providedContexts",
+            "be absent: no trusted context provider is configured on this server",
+        );
+    }
+    AssumeRole {
+        role_arn,
+        role_session_name,
+        duration: DurationSeconds::read(v, params, "DurationSeconds", "durationSeconds"),
+        policy,
+        policy_arns,
+        tags,
+        transitive_tag_keys,
+        external_id,
+        mfa: read_mfa(v, params),
+        source_identity,
+    }
+}
+
 /// A validated STS request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Request {
+    /// `AssumeRole`.
+    AssumeRole(Box<AssumeRole>),
     /// `GetCallerIdentity`.
     GetCallerIdentity,
     /// `GetSessionToken`.
@@ -226,8 +406,8 @@ pub fn decode(action: Action, params: &Params) -> Result<Request, ApiError> {
                 access_key_id: id.unwrap_or_default().to_owned(),
             })
         }
-        Action::AssumeRole
-        | Action::AssumeRoleWithSaml
+        Action::AssumeRole => Request::AssumeRole(Box::new(read_assume_role(&mut v, params))),
+        Action::AssumeRoleWithSaml
         | Action::AssumeRoleWithWebIdentity
         | Action::AssumeRoot
         | Action::DecodeAuthorizationMessage
@@ -283,6 +463,19 @@ pub struct Credentials {
 /// A successful STS result.
 #[derive(Clone, Debug)]
 pub enum Response {
+    /// `AssumeRole`.
+    AssumedRole {
+        /// The session's credentials.
+        credentials: Credentials,
+        /// `<role id>:<session name>`.
+        assumed_role_id: String,
+        /// `arn:…:sts::<account>:assumed-role/<role>/<session>`.
+        arn: String,
+        /// Percentage of the packed limit, when session policies or tags were packed.
+        packed_policy_size: Option<usize>,
+        /// The session's source identity.
+        source_identity: Option<String>,
+    },
     /// `GetCallerIdentity`.
     CallerIdentity {
         /// The caller's ARN.
@@ -323,6 +516,7 @@ fn write_credentials(w: &mut XmlWriter, c: &Credentials) {
 impl Response {
     fn action(&self) -> Action {
         match self {
+            Self::AssumedRole { .. } => Action::AssumeRole,
             Self::CallerIdentity { .. } => Action::GetCallerIdentity,
             Self::SessionToken(_) => Action::GetSessionToken,
             Self::AccessKeyInfo { .. } => Action::GetAccessKeyInfo,
@@ -347,6 +541,25 @@ impl Response {
                     w.text_element("Arn", arn);
                 }
                 Self::SessionToken(c) => write_credentials(w, c),
+                Self::AssumedRole {
+                    credentials,
+                    assumed_role_id,
+                    arn,
+                    packed_policy_size,
+                    source_identity,
+                } => {
+                    write_credentials(w, credentials);
+                    w.open("AssumedRoleUser");
+                    w.text_element("AssumedRoleId", assumed_role_id);
+                    w.text_element("Arn", arn);
+                    w.close("AssumedRoleUser");
+                    if let Some(size) = packed_policy_size {
+                        w.text_element("PackedPolicySize", &size.to_string());
+                    }
+                    if let Some(si) = source_identity {
+                        w.text_element("SourceIdentity", si);
+                    }
+                }
                 Self::AccessKeyInfo { account } => w.text_element("Account", &account.to_string()),
             },
         )
@@ -503,9 +716,48 @@ mod tests {
     }
 
     #[test]
+    fn assume_role_parameters() {
+        let ok = decode(Action::AssumeRole, &params("RoleArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2FDeploy&RoleSessionName=s1&Tags.member.1.Key=Project&Tags.member.1.Value=P&TransitiveTagKeys.member.1=Project&PolicyArns.member.1.arn=arn%3Aaws%3Aiam%3A%3A111122223333%3Apolicy%2FX")).unwrap();
+        let Request::AssumeRole(r) = ok else { panic!() };
+        assert_eq!(r.tags, vec![("Project".to_owned(), "P".to_owned())]);
+        assert_eq!(r.transitive_tag_keys, vec!["Project".to_owned()]);
+        assert_eq!(r.policy_arns.len(), 1);
+        for (body, needle) in [
+            ("RoleSessionName=s1", "Value null at 'roleArn'"),
+            (
+                "RoleArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2FD&RoleSessionName=a%3Ab",
+                "roleSessionName",
+            ),
+            (
+                "RoleArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2FD&RoleSessionName=a",
+                "greater than or equal to 2",
+            ),
+            (
+                "RoleArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2FD&RoleSessionName=ab&DurationSeconds=43201",
+                "less than or equal to 43200",
+            ),
+            (
+                "RoleArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2FD&RoleSessionName=ab&ExternalId=x",
+                "externalId",
+            ),
+            (
+                "RoleArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2FD&RoleSessionName=ab&Tags.member.1.Key=k",
+                "tags.1.member.value",
+            ),
+            (
+                "RoleArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2FD&RoleSessionName=ab&ProvidedContexts.member.1.ProviderArn=x",
+                "providedContexts",
+            ),
+        ] {
+            let e = decode(Action::AssumeRole, &params(body)).unwrap_err();
+            assert!(e.message.contains(needle), "{body}: {}", e.message);
+        }
+    }
+
+    #[test]
     fn unimplemented_actions_say_so() {
         assert_eq!(
-            decode(Action::AssumeRole, &params("")).unwrap_err().code,
+            decode(Action::AssumeRoot, &params("")).unwrap_err().code,
             ErrorCode::NotImplemented
         );
     }

@@ -113,6 +113,18 @@ fn resolve_and_verify(
                         .ok_or(AuthError::UnknownKey)?,
                 ),
                 SessionPrincipal::Root => Identity::Root(account),
+                // Deleting a role ends its sessions at once, as does deleting a user.
+                SessionPrincipal::Role {
+                    unique_id,
+                    session_name,
+                } => Identity::RoleSession {
+                    role: ctx
+                        .snapshot
+                        .role(unique_id)
+                        .cloned()
+                        .ok_or(AuthError::UnknownKey)?,
+                    session_name: session_name.clone(),
+                },
             };
             let key = SigningKey::derive(&SecretKey::new(claims.secret.clone()), &claim.scope);
             claim.verify_with(req, &key)?;

@@ -3,9 +3,7 @@
 
 use crate::principal::RequestEnv;
 use crate::principal::{Caller, Credential, Identity};
-use tessera_policy::{
-    Decision, Missing, Policies, Request as PolicyRequest, Source, authorize as evaluate,
-};
+use tessera_policy::{Decision, Missing, Source};
 use tessera_proto::sts::Request;
 
 /// Which kinds of credentials may call an action at all (spec §2.11), before any policy.
@@ -15,8 +13,12 @@ pub enum CallerRule {
     Anyone,
     /// Long-term credentials only; sessions get `AccessDenied` with this message.
     LongTermOnly(&'static str),
-    /// Long-term credentials, or sessions authenticated with MFA (the IAM API, spec §2.11).
-    MfaSessionsOnly(&'static str),
+    /// Anyone but the account root (AssumeRole: `Roles may not be assumed by root accounts.`).
+    NotRoot(&'static str),
+    /// Anything but `GetSessionToken` sessions ("user sessions", spec §2.11).
+    NoUserSessions(&'static str),
+    /// Anything but `GetSessionToken` sessions without MFA (the IAM API, spec §2.11).
+    NoUserSessionsWithoutMfa(&'static str),
 }
 
 /// What a request needs: a caller rule, and optionally an IAM permission on a resource.
@@ -32,6 +34,12 @@ pub struct Requirement {
 /// The requirement of each STS request.
 pub fn requirement(request: &Request) -> Requirement {
     match request {
+        // The trust-policy decision needs the role, so it is made by the operation itself
+        // (ops/assume_role.rs), with the same policy engine.
+        Request::AssumeRole(_) => Requirement {
+            callers: CallerRule::NotRoot("Roles may not be assumed by root accounts."),
+            permission: None,
+        },
         Request::GetCallerIdentity => Requirement {
             callers: CallerRule::Anyone,
             permission: None,
@@ -43,7 +51,7 @@ pub fn requirement(request: &Request) -> Requirement {
             permission: None,
         },
         Request::GetAccessKeyInfo(_) => Requirement {
-            callers: CallerRule::LongTermOnly(
+            callers: CallerRule::NoUserSessions(
                 "Cannot call GetAccessKeyInfo with session credentials",
             ),
             permission: Some(("sts:GetAccessKeyInfo".to_owned(), "*".to_owned())),
@@ -83,7 +91,7 @@ pub struct Authorized {
 }
 
 /// AWS's explanation of a denial: "with an explicit deny in …" / "because no … allows …".
-fn denial_reason(decision: &Decision, action: &str) -> Option<String> {
+pub(crate) fn denial_reason(decision: &Decision, action: &str) -> Option<String> {
     let kind = |src: Source| match src {
         Source::Identity => "an identity-based policy",
         Source::Resource => "a resource-based policy",
@@ -111,10 +119,16 @@ fn denial_reason(decision: &Decision, action: &str) -> Option<String> {
 /// Checks a requirement against the caller: the caller rule first, then the policies.
 pub fn check(caller: &Caller, need: Requirement, env: &RequestEnv<'_>) -> Result<(), AuthzError> {
     let refused = match (need.callers, &caller.credential) {
+        (CallerRule::NotRoot(message), _) => {
+            matches!(caller.identity, Identity::Root(_)).then_some(message)
+        }
         (CallerRule::Anyone, _) | (_, Credential::LongTerm { .. }) => None,
         (CallerRule::LongTermOnly(message), Credential::Session(_)) => Some(message),
-        (CallerRule::MfaSessionsOnly(message), Credential::Session(claims)) => {
-            claims.mfa_authenticated_at.is_none().then_some(message)
+        (CallerRule::NoUserSessions(message), Credential::Session(_)) => {
+            caller.is_user_session().then_some(message)
+        }
+        (CallerRule::NoUserSessionsWithoutMfa(message), Credential::Session(claims)) => {
+            (caller.is_user_session() && claims.mfa_authenticated_at.is_none()).then_some(message)
         }
     };
     if let Some(message) = refused {
@@ -124,29 +138,14 @@ pub fn check(caller: &Caller, need: Requirement, env: &RequestEnv<'_>) -> Result
         return Ok(());
     };
     // The account root is not subject to identity policies.
-    let Identity::User(user) = &caller.identity else {
+    if matches!(caller.identity, Identity::Root(_)) {
         return Ok(());
-    };
-    let principal = caller.policy_principal(env.partition);
-    let context = caller.context(env);
-    let account = caller.account().to_string();
-    let policies = Policies {
-        identity: user.policies().collect(),
-        ..Policies::default()
-    };
-    let decision = evaluate(
-        &policies,
-        &PolicyRequest {
-            principal: &principal,
-            action: &action,
-            resource: &resource,
-            resource_account: &account,
-            context: &context,
-        },
-    );
+    }
+    let resource_account = caller.account().to_string();
+    let decision = caller.decide(env, &action, &resource, &resource_account, None);
     match denial_reason(&decision, &action) {
         Some(reason) => Err(AuthzError::NotAuthorized {
-            caller: principal.arn,
+            caller: caller.arn(env.partition),
             action,
             resource,
             reason,

@@ -152,6 +152,7 @@ async fn run<S: Store>(
                 snapshot: &snapshot,
                 ring: &ring,
                 now,
+                env: &env,
             };
             Ok(Outcome::Sts(execute(authorized, &ctx)?))
         }

@@ -1,9 +1,13 @@
 //! The authenticated caller, and the identity values AWS derives from it (spec §3.7, §4.5).
 
-use crate::snapshot::User;
+use crate::snapshot::{Role, User};
 use crate::tokens::SessionClaims;
+use crate::tokens::{Origin, PackedSession, unpack};
 use std::sync::Arc;
-use tessera_policy::{Context, Principal, PrincipalKind};
+use tessera_policy::{
+    Context, Decision, Policies, Policy, PolicyKind, Principal, PrincipalKind,
+    Request as PolicyRequest, authorize, authorize_assume,
+};
 use tessera_proto::AccountId;
 use time::OffsetDateTime;
 
@@ -24,6 +28,26 @@ pub enum Identity {
     Root(AccountId),
     /// An IAM user (with long-term keys or a GetSessionToken session).
     User(Arc<User>),
+    /// A session of a role.
+    RoleSession {
+        /// The role, as it is now (its current policies apply).
+        role: Arc<Role>,
+        /// The `RoleSessionName`.
+        session_name: String,
+    },
+}
+
+/// `arn:<partition>:sts::<account>:assumed-role/<role name>/<session>` (no role path).
+pub fn role_session_arn(partition: &str, role: &Role, session_name: &str) -> String {
+    format!(
+        "arn:{partition}:sts::{}:assumed-role/{}/{session_name}",
+        role.account, role.name
+    )
+}
+
+/// `<role unique id>:<session>`, the session's `aws:userid`.
+pub fn role_session_id(role: &Role, session_name: &str) -> String {
+    format!("{}:{session_name}", role.unique_id)
 }
 
 /// How the caller authenticated.
@@ -55,6 +79,7 @@ impl Caller {
         match &self.identity {
             Identity::Root(a) => *a,
             Identity::User(u) => u.account,
+            Identity::RoleSession { role, .. } => role.account,
         }
     }
 
@@ -63,6 +88,9 @@ impl Caller {
         match &self.identity {
             Identity::Root(a) => format!("arn:{partition}:iam::{a}:root"),
             Identity::User(u) => u.arn.to_string(),
+            Identity::RoleSession { role, session_name } => {
+                role_session_arn(partition, role, session_name)
+            }
         }
     }
 
@@ -71,6 +99,7 @@ impl Caller {
         match &self.identity {
             Identity::Root(a) => a.to_string(),
             Identity::User(u) => u.unique_id.clone(),
+            Identity::RoleSession { role, session_name } => role_session_id(role, session_name),
         }
     }
 
@@ -89,16 +118,21 @@ impl Caller {
 
     /// The principal as policies match it.
     pub fn policy_principal(&self, partition: &str) -> Principal {
-        let (kind, id) = match &self.identity {
-            Identity::Root(_) => (PrincipalKind::Account, None),
-            Identity::User(u) => (PrincipalKind::User, Some(u.unique_id.clone())),
+        let (kind, id, role_arn) = match &self.identity {
+            Identity::Root(_) => (PrincipalKind::Account, None, None),
+            Identity::User(u) => (PrincipalKind::User, Some(u.unique_id.clone()), None),
+            Identity::RoleSession { role, .. } => (
+                PrincipalKind::AssumedRole,
+                Some(role.unique_id.clone()),
+                Some(role.arn.to_string()),
+            ),
         };
         Principal {
             kind,
             arn: self.arn(partition),
             account: self.account().to_string(),
             id,
-            role_arn: None,
+            role_arn,
             federated: None,
         }
     }
@@ -106,16 +140,21 @@ impl Caller {
     /// The global condition keys of a request by this caller (spec §3.0.10, §4.5).
     pub fn context(&self, env: &RequestEnv<'_>) -> Context {
         let mut c = Context::new();
-        let (principal_type, username) = match &self.identity {
-            Identity::Root(_) => ("Account", None),
-            Identity::User(u) => ("User", Some(u.name.as_str())),
+        let (principal_type, username, principal_arn) = match &self.identity {
+            Identity::Root(_) => ("Account", None, self.arn(env.partition)),
+            Identity::User(u) => ("User", Some(u.name.as_str()), u.arn.to_string()),
+            // For role sessions `aws:PrincipalArn` is the role, not the session (spec §4.5).
+            Identity::RoleSession { role, .. } => ("AssumedRole", None, role.arn.to_string()),
         };
         c.set("aws:PrincipalType", principal_type);
         c.set("aws:userid", self.user_id());
         if let Some(name) = username {
             c.set("aws:username", name);
         }
-        c.set("aws:PrincipalArn", self.arn(env.partition));
+        c.set("aws:PrincipalArn", principal_arn);
+        for (key, value) in self.principal_tags() {
+            c.set(&format!("aws:PrincipalTag/{key}"), value);
+        }
         c.set("aws:PrincipalAccount", self.account().to_string());
         c.set("aws:SourceIp", env.source_ip);
         c.set("aws:RequestedRegion", self.region.as_str());
@@ -128,6 +167,9 @@ impl Caller {
         match &self.credential {
             Credential::LongTerm { .. } => {}
             Credential::Session(claims) => {
+                if let Some(si) = &claims.source_identity {
+                    c.set("aws:SourceIdentity", si.as_str());
+                }
                 let issued =
                     OffsetDateTime::from_unix_timestamp(claims.issued_at).unwrap_or(env.now);
                 c.set(
@@ -149,5 +191,84 @@ impl Caller {
             }
         }
         c
+    }
+
+    /// The session's packed policies and tags (empty for long-term credentials).
+    pub fn packed(&self) -> PackedSession {
+        match &self.credential {
+            Credential::Session(claims) => unpack(&claims.packed).unwrap_or_default(),
+            Credential::LongTerm { .. } => PackedSession::default(),
+        }
+    }
+
+    /// `aws:PrincipalTag/*`: the user's or role's tags, overridden by the session's tags, keys
+    /// compared case-insensitively (spec §3.0.5).
+    pub fn principal_tags(&self) -> Vec<(String, String)> {
+        let mut tags: Vec<(String, String)> = match &self.identity {
+            Identity::Root(_) => Vec::new(),
+            Identity::User(u) => u.tags.clone(),
+            Identity::RoleSession { role, .. } => role.tags.clone(),
+        };
+        for (key, value, _) in self.packed().tags {
+            tags.retain(|(k, _)| !k.eq_ignore_ascii_case(&key));
+            tags.push((key, value));
+        }
+        tags
+    }
+
+    /// Whether the session came from `GetSessionToken` (a "user session", spec §2.11).
+    pub fn is_user_session(&self) -> bool {
+        matches!(&self.credential, Credential::Session(c) if c.origin == Origin::GetSessionToken)
+    }
+
+    /// Decides an action on a resource with the caller's policies: its identity policies, its
+    /// session policies (if the session has any), and `trust` when the resource is a role being
+    /// assumed (then with the trust-policy rules of spec §3.0.9).
+    pub fn decide(
+        &self,
+        env: &RequestEnv<'_>,
+        action: &str,
+        resource: &str,
+        resource_account: &str,
+        assume: Option<(&Policy, &Context)>,
+    ) -> Decision {
+        let principal = self.policy_principal(env.partition);
+        let packed = self.packed();
+        let session: Vec<Policy> = packed
+            .policy
+            .iter()
+            .filter_map(|p| Policy::parse(p, PolicyKind::Identity).ok())
+            .collect();
+        let has_session_policy = packed.policy.is_some() || !packed.policy_arns.is_empty();
+        let identity: Vec<&Policy> = match &self.identity {
+            Identity::Root(_) => Vec::new(),
+            Identity::User(u) => u.policies().collect(),
+            Identity::RoleSession { role, .. } => role.inline.iter().map(|p| &p.policy).collect(),
+        };
+        let own_context;
+        let context = match assume {
+            Some((_, c)) => c,
+            None => {
+                own_context = self.context(env);
+                &own_context
+            }
+        };
+        let policies = Policies {
+            identity,
+            resource: assume.map(|(trust, _)| trust),
+            boundary: None,
+            session: has_session_policy.then(|| session.iter().collect()),
+        };
+        let request = PolicyRequest {
+            principal: &principal,
+            action,
+            resource,
+            resource_account,
+            context,
+        };
+        match assume {
+            Some(_) => authorize_assume(&policies, &request, false),
+            None => authorize(&policies, &request),
+        }
     }
 }

@@ -71,7 +71,15 @@ impl From<AuthzError> for ApiError {
 impl From<OpError> for ApiError {
     fn from(e: OpError) -> Self {
         match e {
-            OpError::MfaDeviceUnknown => ApiError::new(ErrorCode::AccessDenied, e.to_string()),
+            OpError::MfaDeviceUnknown
+            | OpError::NotAuthorized { .. }
+            | OpError::SourceIdentityChange => {
+                ApiError::new(ErrorCode::AccessDenied, e.to_string())
+            }
+            OpError::Invalid(_) => ApiError::new(ErrorCode::ValidationError, e.to_string()),
+            OpError::SessionPolicy(_) => {
+                ApiError::new(ErrorCode::MalformedPolicyDocument, e.to_string())
+            }
             OpError::InvalidAccessKeyId(_) => {
                 ApiError::new(ErrorCode::ValidationError, e.to_string())
             }
@@ -82,7 +90,9 @@ impl From<OpError> for ApiError {
             }
             OpError::Mint(MintError::PackedTooLarge(percent)) => ApiError::new(
                 ErrorCode::PackedPolicyTooLarge,
-                format!("Packed session data is {percent}% of the allowed size."),
+                format!(
+                    "Packed policy consumes {percent}% of allotted space, please use smaller policy."
+                ),
             ),
         }
     }

@@ -130,6 +130,7 @@ pub struct Snapshot {
     /// `(account, lowercased name)` → user: names are unique case-insensitively.
     users_by_name: HashMap<(AccountId, String), Arc<User>>,
     roles_by_name: HashMap<(AccountId, String), Arc<Role>>,
+    roles: HashMap<String, Arc<Role>>,
     keys: HashMap<String, LongTermKey>,
 }
 
@@ -209,6 +210,7 @@ impl Snapshot {
             users.insert(u.unique_id.clone(), user);
         }
         let mut roles_by_name = HashMap::new();
+        let mut roles = HashMap::new();
         for r in &data.roles {
             let account = account(&r.account_id)?;
             let trust = Policy::parse(&r.trust_policy, PolicyKind::Trust)
@@ -237,7 +239,8 @@ impl Snapshot {
                     .remove(&(OwnerTable::Role, r.unique_id.as_str()))
                     .unwrap_or_default(),
             });
-            roles_by_name.insert((account, r.name.to_lowercase()), role);
+            roles_by_name.insert((account, r.name.to_lowercase()), role.clone());
+            roles.insert(r.unique_id.clone(), role);
         }
         let mut keys = HashMap::new();
         for k in &data.access_keys {
@@ -274,6 +277,7 @@ impl Snapshot {
             users,
             users_by_name,
             roles_by_name,
+            roles,
             keys,
         })
     }
@@ -291,6 +295,11 @@ impl Snapshot {
     /// A user by name, case-insensitively, within an account.
     pub fn user_named(&self, account: AccountId, name: &str) -> Option<&Arc<User>> {
         self.users_by_name.get(&(account, name.to_lowercase()))
+    }
+
+    /// A role by unique id.
+    pub fn role(&self, unique_id: &str) -> Option<&Arc<Role>> {
+        self.roles.get(unique_id)
     }
 
     /// A role by name, case-insensitively, within an account.

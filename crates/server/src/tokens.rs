@@ -35,6 +35,14 @@ pub enum SessionPrincipal {
     },
     /// The account root.
     Root,
+    /// A role session, by the role's unique id (a deleted and re-created role does not revive
+    /// old sessions).
+    Role {
+        /// `AROA…`.
+        unique_id: String,
+        /// The `RoleSessionName`.
+        session_name: String,
+    },
 }
 
 /// The action that issued a session; it decides what the session may call (spec §2.11).
@@ -42,6 +50,8 @@ pub enum SessionPrincipal {
 pub enum Origin {
     /// `GetSessionToken`.
     GetSessionToken,
+    /// `AssumeRole`.
+    AssumeRole,
 }
 
 /// Session policies and tags, compressed together inside the token.
@@ -77,6 +87,11 @@ pub struct SessionClaims {
     pub expires_at: i64,
     /// Unix seconds of the MFA authentication, if any.
     pub mfa_authenticated_at: Option<i64>,
+    /// The source identity, sticky across role chaining.
+    pub source_identity: Option<String>,
+    /// Whether the session came from role chaining.
+    #[zeroize(skip)]
+    pub chained: bool,
     /// The packed section, deflated; empty when there is nothing to pack.
     pub packed: Vec<u8>,
 }
@@ -226,6 +241,8 @@ mod tests {
             issued_at: 1_000,
             expires_at: 2_000,
             mfa_authenticated_at: Some(1_000),
+            source_identity: Some("alice".into()),
+            chained: false,
             packed,
         }
     }

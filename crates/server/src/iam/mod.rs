@@ -110,7 +110,7 @@ pub fn authorize(
     })
 }
 
-const IAM_SESSIONS: CallerRule = CallerRule::MfaSessionsOnly(
+const IAM_SESSIONS: CallerRule = CallerRule::NoUserSessionsWithoutMfa(
     "Cannot call IAM APIs with session credentials that were not authenticated with MFA.",
 );
 
@@ -130,7 +130,7 @@ fn target_name(caller: &Caller, given: Option<&String>) -> Result<String, IamErr
     match (given, &caller.identity) {
         (Some(name), _) => Ok(name.clone()),
         (None, Identity::User(u)) => Ok(u.name.clone()),
-        (None, Identity::Root(_)) => Err(IamError::UserNameRequired),
+        (None, Identity::Root(_) | Identity::RoleSession { .. }) => Err(IamError::UserNameRequired),
     }
 }
 

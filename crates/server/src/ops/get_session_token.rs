@@ -18,7 +18,7 @@ const ROOT_CAP_SECS: u32 = 3_600;
 fn duration_secs(identity: &Identity, requested: Option<u32>) -> u32 {
     match identity {
         Identity::Root(_) => requested.unwrap_or(ROOT_CAP_SECS).min(ROOT_CAP_SECS),
-        Identity::User(_) => requested.unwrap_or(USER_DEFAULT_SECS),
+        Identity::User(_) | Identity::RoleSession { .. } => requested.unwrap_or(USER_DEFAULT_SECS),
     }
 }
 
@@ -43,6 +43,11 @@ pub(super) fn run(
             unique_id: u.unique_id.clone(),
         },
         Identity::Root(_) => SessionPrincipal::Root,
+        // Unreachable: role sessions may not call GetSessionToken (authorization refuses them).
+        Identity::RoleSession { role, session_name } => SessionPrincipal::Role {
+            unique_id: role.unique_id.clone(),
+            session_name: session_name.clone(),
+        },
     };
     let claims = SessionClaims {
         access_key_id: access_key_id.as_str().to_owned(),
@@ -53,6 +58,8 @@ pub(super) fn run(
         issued_at,
         expires_at: expires.unix_timestamp(),
         mfa_authenticated_at: None,
+        source_identity: None,
+        chained: false,
         packed: Vec::new(),
     };
     let session_token = tokens::seal(ctx.ring, &claims)?;

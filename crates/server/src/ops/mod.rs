@@ -1,6 +1,7 @@
 //! One module per STS action. Each receives an [`Authorized`] request, so none can run for a
 //! caller that skipped authentication or authorization.
 
+mod assume_role;
 mod get_access_key_info;
 mod get_caller_identity;
 mod get_session_token;
@@ -21,6 +22,8 @@ pub struct OpContext<'a> {
     pub ring: &'a KeyRing,
     /// Server time.
     pub now: OffsetDateTime,
+    /// Facts about the request, for condition keys.
+    pub env: &'a crate::principal::RequestEnv<'a>,
 }
 
 /// Why an action failed after authorization.
@@ -37,6 +40,32 @@ pub enum OpError {
     /// Minting the session token failed.
     #[error(transparent)]
     Mint(#[from] MintError),
+    /// `AccessDenied`: the trust policy or the caller's policies do not allow assuming the role
+    /// (or the role does not exist, which must look the same).
+    #[error(
+        "User: {caller} is not authorized to perform: {action} on resource: {resource}{reason}"
+    )]
+    NotAuthorized {
+        /// Caller ARN.
+        caller: String,
+        /// `sts:AssumeRole`, `sts:TagSession`, …
+        action: &'static str,
+        /// The role ARN as requested.
+        resource: String,
+        /// `" because …"` / `" with an explicit deny …"`, or empty for trust-policy failures.
+        reason: String,
+    },
+    /// `ValidationError` with a semantic message (durations, tags, ARNs).
+    #[error("{0}")]
+    Invalid(String),
+    /// `MalformedPolicyDocument`: the session policy is not valid policy grammar.
+    #[error(transparent)]
+    SessionPolicy(#[from] tessera_policy::ParseError),
+    /// `AccessDenied`: the caller's session has another source identity.
+    #[error(
+        "Cannot change the source identity of a session: it was set to a different value earlier in the role chain."
+    )]
+    SourceIdentityChange,
     /// A cipher or random failure.
     #[error(transparent)]
     Crypto(#[from] CryptoError),
@@ -46,6 +75,7 @@ pub enum OpError {
 pub fn execute(authorized: Authorized, ctx: &OpContext<'_>) -> Result<Response, OpError> {
     let Authorized { caller, request } = authorized;
     match request {
+        Request::AssumeRole(r) => assume_role::run(&caller, &r, ctx),
         Request::GetCallerIdentity => Ok(get_caller_identity::run(&caller, ctx)),
         Request::GetSessionToken(r) => get_session_token::run(&caller, &r, ctx),
         Request::GetAccessKeyInfo(r) => get_access_key_info::run(&r, ctx),

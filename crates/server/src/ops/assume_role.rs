@@ -1,0 +1,258 @@
+//! `AssumeRole` (spec §3.1): the trust-policy algorithm of §3.0.9, durations and chaining
+//! (§3.0.2–3), session policies (§3.0.4), session and transitive tags (§3.0.5), source identity
+//! (§3.0.7).
+
+use super::{OpContext, OpError};
+use crate::authorize::denial_reason;
+use crate::crypto::{new_secret_access_key, random_bytes};
+use crate::principal::{Caller, Credential, role_session_arn, role_session_id};
+use crate::snapshot::Role;
+use crate::tokens::{self, Origin, PackedSession, SessionClaims, SessionPrincipal};
+use std::sync::Arc;
+use tessera_policy::{Decision, Missing, Policy, PolicyKind};
+use tessera_proto::sts::{AssumeRole, Credentials, Response};
+use tessera_proto::{AccessKeyId, AccountId, Arn, KeyKind};
+use time::Duration;
+
+/// Default and chaining cap, in seconds.
+const ONE_HOUR: u32 = 3600;
+/// AWS's limit of managed session policies.
+const MAX_POLICY_ARNS: usize = 10;
+
+/// Resolves `RoleArn` to a role. Anything that does not name an existing role of this
+/// partition answers exactly like a policy denial, so non-existence is never revealed.
+fn resolve_role(arn_text: &str, ctx: &OpContext<'_>) -> Option<Arc<Role>> {
+    let arn = Arn::parse(arn_text)?;
+    if arn.partition() != ctx.snapshot.partition || arn.service() != "iam" {
+        return None;
+    }
+    let account = AccountId::parse(arn.account())?;
+    let name = arn.resource().strip_prefix("role/")?.rsplit('/').next()?;
+    ctx.snapshot
+        .role_named(account, name)
+        .filter(|r| r.arn.as_str() == arn_text)
+        .cloned()
+}
+
+/// Session tags after inheritance (spec §3.0.5): the caller's transitive tags, then this
+/// request's tags; `(key, value, transitive)`.
+fn session_tags(caller: &Caller, req: &AssumeRole) -> Result<Vec<(String, String, bool)>, OpError> {
+    for (i, (key, _)) in req.tags.iter().enumerate() {
+        if key.to_lowercase().starts_with("aws:") {
+            return Err(OpError::Invalid(format!(
+                "The tag key '{key}' uses the reserved prefix 'aws:'."
+            )));
+        }
+        if req
+            .tags
+            .iter()
+            .skip(i + 1)
+            .any(|(k, _)| k.eq_ignore_ascii_case(key))
+        {
+            return Err(OpError::Invalid(
+                "Duplicate tag keys found. Please note that Tag keys are case insensitive."
+                    .to_owned(),
+            ));
+        }
+    }
+    for t in &req.transitive_tag_keys {
+        if !req.tags.iter().any(|(k, _)| k.eq_ignore_ascii_case(t)) {
+            return Err(OpError::Invalid(format!(
+                "The transitive tag key '{t}' is not among the session tags of the request."
+            )));
+        }
+    }
+    let inherited: Vec<(String, String, bool)> = caller
+        .packed()
+        .tags
+        .into_iter()
+        .filter(|(_, _, transitive)| *transitive)
+        .collect();
+    let mut out = inherited.clone();
+    for (key, value) in &req.tags {
+        if inherited
+            .iter()
+            .any(|(k, _, _)| k.eq_ignore_ascii_case(key))
+        {
+            return Err(OpError::Invalid(format!(
+                "The session tag '{key}' would override a transitive tag inherited from the calling session."
+            )));
+        }
+        let transitive = req
+            .transitive_tag_keys
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(key));
+        out.push((key.clone(), value.clone(), transitive));
+    }
+    Ok(out)
+}
+
+pub(super) fn run(
+    caller: &Caller,
+    req: &AssumeRole,
+    ctx: &OpContext<'_>,
+) -> Result<Response, OpError> {
+    let partition = ctx.snapshot.partition.as_str();
+    let caller_arn = caller.arn(partition);
+    let denied = |action: &'static str, reason: String| OpError::NotAuthorized {
+        caller: caller_arn.clone(),
+        action,
+        resource: req.role_arn.clone(),
+        reason,
+    };
+    let role =
+        resolve_role(&req.role_arn, ctx).ok_or_else(|| denied("sts:AssumeRole", String::new()))?;
+    if req.mfa.is_some() {
+        // No MFA device can be registered yet, so no serial can belong to the caller.
+        return Err(OpError::MfaDeviceUnknown);
+    }
+    let claims = match &caller.credential {
+        Credential::Session(c) => Some(c),
+        Credential::LongTerm { .. } => None,
+    };
+    // Source identity: sticky across chaining, never changed (spec §3.0.7).
+    let inherited_si = claims.and_then(|c| c.source_identity.clone());
+    if let Some(si) = &req.source_identity {
+        if si.to_lowercase().starts_with("aws:") {
+            return Err(OpError::Invalid(
+                "SourceIdentity must not begin with 'aws:'.".to_owned(),
+            ));
+        }
+        if inherited_si.as_ref().is_some_and(|old| old != si) {
+            return Err(OpError::SourceIdentityChange);
+        }
+    }
+    let source_identity = inherited_si.or_else(|| req.source_identity.clone());
+    let tags = session_tags(caller, req)?;
+
+    // The request context of the trust evaluation (spec §3.0.10).
+    let mut context = caller.context(ctx.env);
+    context.set("sts:RoleSessionName", req.role_session_name.as_str());
+    if let Some(e) = &req.external_id {
+        context.set("sts:ExternalId", e.as_str());
+    }
+    if let Some(si) = &source_identity {
+        context.set("sts:SourceIdentity", si.as_str());
+    }
+    if !req.tags.is_empty() {
+        for (k, v) in &req.tags {
+            context.set(&format!("aws:RequestTag/{k}"), v.as_str());
+        }
+        context.set_multi(
+            "aws:TagKeys",
+            req.tags.iter().map(|(k, _)| k.clone()).collect(),
+        );
+    }
+    if !req.transitive_tag_keys.is_empty() {
+        context.set_multi("sts:TransitiveTagKeys", req.transitive_tag_keys.clone());
+    }
+    let mut resource_tags = role.tags.clone();
+    for (k, v, _) in tags.iter().filter(|(_, _, t)| *t) {
+        resource_tags.retain(|(rk, _)| !rk.eq_ignore_ascii_case(k));
+        resource_tags.push((k.clone(), v.clone()));
+    }
+    for (k, v) in &resource_tags {
+        context.set(&format!("aws:ResourceTag/{k}"), v.as_str());
+        context.set(&format!("iam:ResourceTag/{k}"), v.as_str());
+    }
+
+    let mut actions = vec!["sts:AssumeRole"];
+    if !req.tags.is_empty() || !req.transitive_tag_keys.is_empty() {
+        actions.push("sts:TagSession");
+    }
+    if source_identity.is_some() {
+        actions.push("sts:SetSourceIdentity");
+    }
+    let role_account = role.account.to_string();
+    for action in actions {
+        let decision = caller.decide(
+            ctx.env,
+            action,
+            role.arn.as_str(),
+            &role_account,
+            Some((&role.trust, &context)),
+        );
+        let reason = match &decision {
+            Decision::Allow { .. } => continue,
+            // A trust policy that names nobody matching answers with AWS's bare message.
+            Decision::ImplicitDeny {
+                missing: Missing::Resource,
+            } => String::new(),
+            other => format!(" {}", denial_reason(other, action).unwrap_or_default()),
+        };
+        return Err(denied(action, reason));
+    }
+
+    // Duration (spec §3.0.2–3): chaining is any call made with temporary credentials.
+    let chained = claims.is_some();
+    let requested = req.duration.map(|d| d.get());
+    if requested.is_some_and(|d| d > role.max_session_duration) {
+        return Err(OpError::Invalid(
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+                .to_owned(),
+        ));
+    }
+    if chained && requested.is_some_and(|d| d > ONE_HOUR) {
+        return Err(OpError::Invalid(
+            "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining."
+                .to_owned(),
+        ));
+    }
+    let secs = requested.unwrap_or(ONE_HOUR);
+
+    // Session policies (spec §3.0.4).
+    if let Some(p) = &req.policy {
+        Policy::parse(p, PolicyKind::Identity)?;
+    }
+    if req.policy_arns.len() > MAX_POLICY_ARNS {
+        return Err(OpError::Invalid(format!(
+            "The number of managed session policies exceeds the limit of {MAX_POLICY_ARNS}."
+        )));
+    }
+    if let Some(arn) = req.policy_arns.first() {
+        // Managed policies arrive with the IAM managed-policy API; until then none exists.
+        return Err(OpError::Invalid(format!(
+            "Policy {arn} does not exist or is not attachable."
+        )));
+    }
+    let packed_session = PackedSession {
+        policy: req.policy.clone(),
+        policy_arns: Vec::new(),
+        tags,
+    };
+    let has_packed = packed_session != PackedSession::default();
+    let (packed, percent) = tokens::pack(&packed_session)?;
+
+    let access_key_id = AccessKeyId::generate(KeyKind::Temporary, role.account, random_bytes()?);
+    let secret = new_secret_access_key()?;
+    let expires = ctx.now + Duration::seconds(i64::from(secs));
+    let session_claims = SessionClaims {
+        access_key_id: access_key_id.as_str().to_owned(),
+        secret: secret.expose().to_owned(),
+        account: role.account.as_u64(),
+        principal: SessionPrincipal::Role {
+            unique_id: role.unique_id.clone(),
+            session_name: req.role_session_name.clone(),
+        },
+        origin: Origin::AssumeRole,
+        issued_at: ctx.now.unix_timestamp(),
+        expires_at: expires.unix_timestamp(),
+        mfa_authenticated_at: claims.and_then(|c| c.mfa_authenticated_at),
+        source_identity: source_identity.clone(),
+        chained,
+        packed,
+    };
+    let session_token = tokens::seal(ctx.ring, &session_claims)?;
+    Ok(Response::AssumedRole {
+        credentials: Credentials {
+            access_key_id,
+            secret_access_key: secret,
+            session_token,
+            expiration: expires,
+        },
+        assumed_role_id: role_session_id(&role, &req.role_session_name),
+        arn: role_session_arn(partition, &role, &req.role_session_name),
+        packed_policy_size: has_packed.then_some(percent),
+        source_identity,
+    })
+}
