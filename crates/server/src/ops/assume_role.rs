@@ -100,6 +100,12 @@ pub(super) fn run(
         resource: req.role_arn.clone(),
         reason,
     };
+    if Arn::parse(&req.role_arn).is_none() {
+        return Err(OpError::Invalid(format!(
+            "{} is not a valid role ARN.",
+            req.role_arn
+        )));
+    }
     let role =
         resolve_role(&req.role_arn, ctx).ok_or_else(|| denied("sts:AssumeRole", String::new()))?;
     if req.mfa.is_some() {
