@@ -205,19 +205,13 @@ fn collect(hits: &mut Hits, source: Source, policies: &[&Policy], req: &Request<
     }
 }
 
-/// Decides a request.
-pub fn authorize(policies: &Policies<'_>, req: &Request<'_>) -> Decision {
+/// Collects the caller's side: identity policies, permissions boundary, session policies.
+fn caller_hits(policies: &Policies<'_>, req: &Request<'_>) -> Hits {
     let mut hits = Hits {
         allow: Vec::new(),
         deny: Vec::new(),
     };
     collect(&mut hits, Source::Identity, &policies.identity, req);
-    collect(
-        &mut hits,
-        Source::Resource,
-        policies.resource.as_slice(),
-        req,
-    );
     collect(
         &mut hits,
         Source::Boundary,
@@ -227,19 +221,61 @@ pub fn authorize(policies: &Policies<'_>, req: &Request<'_>) -> Decision {
     if let Some(session) = &policies.session {
         collect(&mut hits, Source::Session, session, req);
     }
+    hits
+}
+
+fn allows_from(hits: &Hits, source: Source) -> bool {
+    hits.allow.iter().any(|(m, _)| m.source == source)
+}
+
+/// The intersections of spec §5.7 steps 5–6: a boundary that allows nothing applicable, then
+/// session policies that allow nothing. A federated user is always limited by its session
+/// policies: without any, it has no permissions (spec §3.0.4).
+fn limit(hits: Hits, policies: &Policies<'_>, req: &Request<'_>) -> Decision {
+    if policies.boundary.is_some() && !allows_from(&hits, Source::Boundary) {
+        return Decision::ImplicitDeny {
+            missing: Missing::Boundary,
+        };
+    }
+    let session_limited =
+        policies.session.is_some() || req.principal.kind == PrincipalKind::FederatedUser;
+    if session_limited && !allows_from(&hits, Source::Session) {
+        return Decision::ImplicitDeny {
+            missing: Missing::Session,
+        };
+    }
+    allowed(hits)
+}
+
+fn allowed(hits: Hits) -> Decision {
+    Decision::Allow {
+        by: hits.allow.into_iter().map(|(m, _)| m).collect(),
+    }
+}
+
+/// Decides a request.
+pub fn authorize(policies: &Policies<'_>, req: &Request<'_>) -> Decision {
+    let mut hits = caller_hits(policies, req);
+    collect(
+        &mut hits,
+        Source::Resource,
+        policies.resource.as_slice(),
+        req,
+    );
     if !hits.deny.is_empty() {
         return Decision::ExplicitDeny { by: hits.deny };
     }
-    let from = |src: Source| hits.allow.iter().filter(move |(m, _)| m.source == src);
-    let resource_reach = from(Source::Resource).map(|(_, r)| *r).max();
+    let resource_reach = hits
+        .allow
+        .iter()
+        .filter(|(m, _)| m.source == Source::Resource)
+        .map(|(_, r)| *r)
+        .max();
     let same_account = req.resource_account == req.principal.account;
-    let allowed = |hits: Hits| Decision::Allow {
-        by: hits.allow.into_iter().map(|(m, _)| m).collect(),
-    };
     if same_account && resource_reach == Some(Reach::Exact) {
         return allowed(hits);
     }
-    let identity = from(Source::Identity).next().is_some();
+    let identity = allows_from(&hits, Source::Identity);
     if same_account {
         if !identity && resource_reach.is_none_or(|r| r < Reach::Role) {
             return Decision::ImplicitDeny {
@@ -258,21 +294,7 @@ pub fn authorize(policies: &Policies<'_>, req: &Request<'_>) -> Decision {
             };
         }
     }
-    if policies.boundary.is_some() && from(Source::Boundary).next().is_none() {
-        return Decision::ImplicitDeny {
-            missing: Missing::Boundary,
-        };
-    }
-    // A federated user's permissions are only what its session policies grant: without any,
-    // it has none (spec §3.0.4, §5.7 step 6).
-    let session_limited =
-        policies.session.is_some() || req.principal.kind == PrincipalKind::FederatedUser;
-    if session_limited && from(Source::Session).next().is_none() {
-        return Decision::ImplicitDeny {
-            missing: Missing::Session,
-        };
-    }
-    allowed(hits)
+    limit(hits, policies, req)
 }
 
 /// How directly a trust-policy `Allow` names the caller (spec §3.0.9 step 3).
@@ -325,20 +347,7 @@ fn trust_reach(s: &Statement, p: &Principal) -> TrustReach {
 /// | 5 | same account, trust names the caller's role | boundary and session policies must allow |
 /// | 6 | otherwise (account-level trust, or another account) | identity ∩ boundary ∩ session must allow |
 pub fn authorize_assume(policies: &Policies<'_>, req: &Request<'_>, federation: bool) -> Decision {
-    let mut hits = Hits {
-        allow: Vec::new(),
-        deny: Vec::new(),
-    };
-    collect(&mut hits, Source::Identity, &policies.identity, req);
-    collect(
-        &mut hits,
-        Source::Boundary,
-        policies.boundary.as_slice(),
-        req,
-    );
-    if let Some(session) = &policies.session {
-        collect(&mut hits, Source::Session, session, req);
-    }
+    let mut hits = caller_hits(policies, req);
     let mut reach: Option<TrustReach> = None;
     if let Some(trust) = policies.resource {
         for (si, s) in trust.statements.iter().enumerate() {
@@ -367,29 +376,15 @@ pub fn authorize_assume(policies: &Policies<'_>, req: &Request<'_>, federation: 
             missing: Missing::Resource,
         };
     };
-    let allowed = |hits: Hits| Decision::Allow {
-        by: hits.allow.into_iter().map(|(m, _)| m).collect(),
-    };
     let same_account = req.resource_account == req.principal.account;
     if federation || (same_account && reach == TrustReach::Direct) {
         return allowed(hits);
     }
-    let from = |src: Source| hits.allow.iter().filter(move |(m, _)| m.source == src);
     let needs_identity = !(same_account && reach == TrustReach::Role);
-    if needs_identity && from(Source::Identity).next().is_none() {
+    if needs_identity && !allows_from(&hits, Source::Identity) {
         return Decision::ImplicitDeny {
             missing: Missing::Identity,
         };
     }
-    if policies.boundary.is_some() && from(Source::Boundary).next().is_none() {
-        return Decision::ImplicitDeny {
-            missing: Missing::Boundary,
-        };
-    }
-    if policies.session.is_some() && from(Source::Session).next().is_none() {
-        return Decision::ImplicitDeny {
-            missing: Missing::Session,
-        };
-    }
-    allowed(hits)
+    limit(hits, policies, req)
 }
