@@ -301,38 +301,8 @@ fn read_assume_role(v: &mut Violations, params: &Params<'_>) -> AssumeRole {
             String::new()
         }
     };
-    let policy = params.get("Policy").map(|p| {
-        v.length(p, "policy", 1, usize::MAX);
-        if !p
-            .chars()
-            .all(|c| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{FF}'))
-        {
-            v.push(
-                Some(p),
-                "policy",
-                "satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+",
-            );
-        }
-        p.to_owned()
-    });
-    let policy_arns: Vec<String> = params
-        .struct_list("PolicyArns")
-        .unwrap_or_else(|bad| {
-            v.push(
-                Some(&bad),
-                "policyArns",
-                "be a well-formed list of PolicyDescriptorType",
-            );
-            Vec::new()
-        })
-        .iter()
-        .filter_map(|members| {
-            members.iter().find(|(n, _)| *n == "arn").map(|(_, a)| {
-                v.length(a, "policyArns.member.arn", 20, 2048);
-                (*a).to_owned()
-            })
-        })
-        .collect();
+    let policy = read_policy(v, params, usize::MAX);
+    let policy_arns = read_policy_arns(v, params);
     let (tags, transitive_tag_keys) = read_session_tags(v, params);
     let external_id = params.get("ExternalId").map(|e| {
         v.length(e, "externalId", 2, 1224);
@@ -370,9 +340,86 @@ fn read_assume_role(v: &mut Violations, params: &Params<'_>) -> AssumeRole {
     }
 }
 
+/// `GetFederationToken` parameters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GetFederationToken {
+    /// The federated user's name, 2–32 `[\w+=,.@-]`.
+    pub name: String,
+    /// Requested duration; the default depends on the caller (43200 for users, 3600 for root).
+    pub duration: Option<DurationSeconds<900, 129_600>>,
+    /// Inline session policy (1–2048 characters).
+    pub policy: Option<String>,
+    /// Managed session policy ARNs.
+    pub policy_arns: Vec<String>,
+    /// Session tags `(key, value)`.
+    pub tags: Vec<(String, String)>,
+}
+
+fn read_policy(v: &mut Violations, params: &Params<'_>, max: usize) -> Option<String> {
+    params.get("Policy").map(|p| {
+        v.length(p, "policy", 1, max);
+        if !p
+            .chars()
+            .all(|c| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{FF}'))
+        {
+            v.push(
+                Some(p),
+                "policy",
+                "satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+",
+            );
+        }
+        p.to_owned()
+    })
+}
+
+fn read_policy_arns(v: &mut Violations, params: &Params<'_>) -> Vec<String> {
+    params
+        .struct_list("PolicyArns")
+        .unwrap_or_else(|bad| {
+            v.push(
+                Some(&bad),
+                "policyArns",
+                "be a well-formed list of PolicyDescriptorType",
+            );
+            Vec::new()
+        })
+        .iter()
+        .filter_map(|members| {
+            members.iter().find(|(n, _)| *n == "arn").map(|(_, a)| {
+                v.length(a, "policyArns.member.arn", 20, 2048);
+                (*a).to_owned()
+            })
+        })
+        .collect()
+}
+
+fn read_federation(v: &mut Violations, params: &Params<'_>) -> GetFederationToken {
+    let name = match params.get("Name") {
+        Some(n) => {
+            v.length(n, "name", 2, 32);
+            v.pattern(n, "name", "[\\w+=,.@-]*", is_session_name_char);
+            n.to_owned()
+        }
+        None => {
+            v.missing("name");
+            String::new()
+        }
+    };
+    let (tags, _) = read_session_tags(v, params);
+    GetFederationToken {
+        name,
+        duration: DurationSeconds::read(v, params, "DurationSeconds", "durationSeconds"),
+        policy: read_policy(v, params, 2048),
+        policy_arns: read_policy_arns(v, params),
+        tags,
+    }
+}
+
 /// A validated STS request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Request {
+    /// `GetFederationToken`.
+    GetFederationToken(Box<GetFederationToken>),
     /// `AssumeRole`.
     AssumeRole(Box<AssumeRole>),
     /// `GetCallerIdentity`.
@@ -407,12 +454,14 @@ pub fn decode(action: Action, params: &Params) -> Result<Request, ApiError> {
             })
         }
         Action::AssumeRole => Request::AssumeRole(Box::new(read_assume_role(&mut v, params))),
+        Action::GetFederationToken => {
+            Request::GetFederationToken(Box::new(read_federation(&mut v, params)))
+        }
         Action::AssumeRoleWithSaml
         | Action::AssumeRoleWithWebIdentity
         | Action::AssumeRoot
         | Action::DecodeAuthorizationMessage
         | Action::GetDelegatedAccessToken
-        | Action::GetFederationToken
         | Action::GetWebIdentityToken => {
             return Err(ApiError::new(
                 ErrorCode::NotImplemented,
@@ -487,6 +536,17 @@ pub enum Response {
     },
     /// `GetSessionToken`.
     SessionToken(Credentials),
+    /// `GetFederationToken`.
+    FederationToken {
+        /// The session's credentials.
+        credentials: Credentials,
+        /// `<account>:<name>`.
+        federated_user_id: String,
+        /// `arn:…:sts::<account>:federated-user/<name>`.
+        arn: String,
+        /// Percentage of the packed limit, when session policies or tags were packed.
+        packed_policy_size: Option<usize>,
+    },
     /// `GetAccessKeyInfo`.
     AccessKeyInfo {
         /// The account that owns the key.
@@ -519,6 +579,7 @@ impl Response {
             Self::AssumedRole { .. } => Action::AssumeRole,
             Self::CallerIdentity { .. } => Action::GetCallerIdentity,
             Self::SessionToken(_) => Action::GetSessionToken,
+            Self::FederationToken { .. } => Action::GetFederationToken,
             Self::AccessKeyInfo { .. } => Action::GetAccessKeyInfo,
         }
     }
@@ -541,6 +602,21 @@ impl Response {
                     w.text_element("Arn", arn);
                 }
                 Self::SessionToken(c) => write_credentials(w, c),
+                Self::FederationToken {
+                    credentials,
+                    federated_user_id,
+                    arn,
+                    packed_policy_size,
+                } => {
+                    write_credentials(w, credentials);
+                    w.open("FederatedUser");
+                    w.text_element("FederatedUserId", federated_user_id);
+                    w.text_element("Arn", arn);
+                    w.close("FederatedUser");
+                    if let Some(size) = packed_policy_size {
+                        w.text_element("PackedPolicySize", &size.to_string());
+                    }
+                }
                 Self::AssumedRole {
                     credentials,
                     assumed_role_id,
@@ -750,6 +826,38 @@ mod tests {
             ),
         ] {
             let e = decode(Action::AssumeRole, &params(body)).unwrap_err();
+            assert!(e.message.contains(needle), "{body}: {}", e.message);
+        }
+    }
+
+    #[test]
+    fn federation_token_parameters() {
+        let Request::GetFederationToken(r) = decode(
+            Action::GetFederationToken,
+            &params("Name=bob&Policy=%7B%7D&DurationSeconds=900"),
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!((r.name.as_str(), r.policy.as_deref()), ("bob", Some("{}")));
+        for (body, needle) in [
+            ("", "Value null at 'name'"),
+            ("Name=b", "greater than or equal to 2"),
+            (
+                &format!("Name={}", "b".repeat(33)),
+                "less than or equal to 32",
+            ),
+            ("Name=a%20b", "[\\w+=,.@-]*"),
+            (
+                "Name=bob&DurationSeconds=129601",
+                "less than or equal to 129600",
+            ),
+            (
+                &format!("Name=bob&Policy={}", "x".repeat(2049)),
+                "less than or equal to 2048",
+            ),
+        ] {
+            let e = decode(Action::GetFederationToken, &params(body)).unwrap_err();
             assert!(e.message.contains(needle), "{body}: {}", e.message);
         }
     }

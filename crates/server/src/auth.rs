@@ -113,6 +113,19 @@ fn resolve_and_verify(
                         .ok_or(AuthError::UnknownKey)?,
                 ),
                 SessionPrincipal::Root => Identity::Root(account),
+                SessionPrincipal::FederatedUser { parent, name } => Identity::FederatedUser {
+                    parent: match parent {
+                        Some(id) => Some(
+                            ctx.snapshot
+                                .user(id)
+                                .cloned()
+                                .ok_or(AuthError::UnknownKey)?,
+                        ),
+                        None => None,
+                    },
+                    account,
+                    name: name.clone(),
+                },
                 // Deleting a role ends its sessions at once, as does deleting a user.
                 SessionPrincipal::Role {
                     unique_id,

@@ -1,8 +1,8 @@
 //! Authorization: each request declares what it needs as data ([`Requirement`]); this module
 //! checks it once, before the action runs (STYLE.md #3), and only it can make an [`Authorized`].
 
-use crate::principal::RequestEnv;
 use crate::principal::{Caller, Credential, Identity};
+use crate::principal::{RequestEnv, federated_user_arn};
 use tessera_policy::{Decision, Missing, Source};
 use tessera_proto::sts::Request;
 
@@ -26,35 +26,48 @@ pub enum CallerRule {
 pub struct Requirement {
     /// Who may call at all.
     pub callers: CallerRule,
-    /// `(action, resource)` to evaluate against the caller's identity policies; `None` for
+    /// `(action, resource)` pairs that the caller's policies must each allow; empty for
     /// actions AWS never evaluates policies for (GetCallerIdentity, GetSessionToken).
-    pub permission: Option<(String, String)>,
+    pub permissions: Vec<(String, String)>,
 }
 
-/// The requirement of each STS request.
-pub fn requirement(request: &Request) -> Requirement {
+/// The requirement of each STS request by `caller`.
+pub fn requirement(request: &Request, caller: &Caller, partition: &str) -> Requirement {
     match request {
+        Request::GetFederationToken(r) => {
+            let resource = federated_user_arn(partition, caller.account(), &r.name);
+            let mut permissions = vec![("sts:GetFederationToken".to_owned(), resource.clone())];
+            if !r.tags.is_empty() {
+                permissions.push(("sts:TagSession".to_owned(), resource));
+            }
+            Requirement {
+                callers: CallerRule::LongTermOnly(
+                    "Cannot call GetFederationToken with session credentials",
+                ),
+                permissions,
+            }
+        }
         // The trust-policy decision needs the role, so it is made by the operation itself
         // (ops/assume_role.rs), with the same policy engine.
         Request::AssumeRole(_) => Requirement {
             callers: CallerRule::NotRoot("Roles may not be assumed by root accounts."),
-            permission: None,
+            permissions: Vec::new(),
         },
         Request::GetCallerIdentity => Requirement {
             callers: CallerRule::Anyone,
-            permission: None,
+            permissions: Vec::new(),
         },
         Request::GetSessionToken(_) => Requirement {
             callers: CallerRule::LongTermOnly(
                 "Cannot call GetSessionToken with session credentials",
             ),
-            permission: None,
+            permissions: Vec::new(),
         },
         Request::GetAccessKeyInfo(_) => Requirement {
             callers: CallerRule::NoUserSessions(
                 "Cannot call GetAccessKeyInfo with session credentials",
             ),
-            permission: Some(("sts:GetAccessKeyInfo".to_owned(), "*".to_owned())),
+            permissions: vec![("sts:GetAccessKeyInfo".to_owned(), "*".to_owned())],
         },
     }
 }
@@ -134,24 +147,29 @@ pub fn check(caller: &Caller, need: Requirement, env: &RequestEnv<'_>) -> Result
     if let Some(message) = refused {
         return Err(AuthzError::CallerKind(message));
     }
-    let Some((action, resource)) = need.permission else {
-        return Ok(());
-    };
+    // Federated users may call GetCallerIdentity and nothing else (spec §2.11).
+    if caller.is_federated() && need.callers != CallerRule::Anyone {
+        return Err(AuthzError::CallerKind(
+            "Federated users may only call GetCallerIdentity.",
+        ));
+    }
     // The account root is not subject to identity policies.
     if matches!(caller.identity, Identity::Root(_)) {
         return Ok(());
     }
     let resource_account = caller.account().to_string();
-    let decision = caller.decide(env, &action, &resource, &resource_account, None);
-    match denial_reason(&decision, &action) {
-        Some(reason) => Err(AuthzError::NotAuthorized {
-            caller: caller.arn(env.partition),
-            action,
-            resource,
-            reason,
-        }),
-        None => Ok(()),
+    for (action, resource) in need.permissions {
+        let decision = caller.decide(env, &action, &resource, &resource_account, None);
+        if let Some(reason) = denial_reason(&decision, &action) {
+            return Err(AuthzError::NotAuthorized {
+                caller: caller.arn(env.partition),
+                action,
+                resource,
+                reason,
+            });
+        }
     }
+    Ok(())
 }
 
 /// Authorizes an STS request: only this function makes an [`Authorized`].
@@ -160,7 +178,7 @@ pub fn authorize(
     request: Request,
     env: &RequestEnv<'_>,
 ) -> Result<Authorized, AuthzError> {
-    check(&caller, requirement(&request), env)?;
+    check(&caller, requirement(&request, &caller, env.partition), env)?;
     Ok(Authorized { caller, request })
 }
 

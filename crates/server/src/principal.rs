@@ -28,6 +28,16 @@ pub enum Identity {
     Root(AccountId),
     /// An IAM user (with long-term keys or a GetSessionToken session).
     User(Arc<User>),
+    /// A federated user (GetFederationToken): the federating user's permissions ∩ the session
+    /// policies.
+    FederatedUser {
+        /// The IAM user who federated, as it is now; `None` for the account root.
+        parent: Option<Arc<User>>,
+        /// The account.
+        account: AccountId,
+        /// The federated user's name.
+        name: String,
+    },
     /// A session of a role.
     RoleSession {
         /// The role, as it is now (its current policies apply).
@@ -43,6 +53,11 @@ pub fn role_session_arn(partition: &str, role: &Role, session_name: &str) -> Str
         "arn:{partition}:sts::{}:assumed-role/{}/{session_name}",
         role.account, role.name
     )
+}
+
+/// `arn:<partition>:sts::<account>:federated-user/<name>`.
+pub fn federated_user_arn(partition: &str, account: AccountId, name: &str) -> String {
+    format!("arn:{partition}:sts::{account}:federated-user/{name}")
 }
 
 /// `<role unique id>:<session>`, the session's `aws:userid`.
@@ -80,6 +95,7 @@ impl Caller {
             Identity::Root(a) => *a,
             Identity::User(u) => u.account,
             Identity::RoleSession { role, .. } => role.account,
+            Identity::FederatedUser { account, .. } => *account,
         }
     }
 
@@ -91,6 +107,9 @@ impl Caller {
             Identity::RoleSession { role, session_name } => {
                 role_session_arn(partition, role, session_name)
             }
+            Identity::FederatedUser { account, name, .. } => {
+                federated_user_arn(partition, *account, name)
+            }
         }
     }
 
@@ -100,6 +119,7 @@ impl Caller {
             Identity::Root(a) => a.to_string(),
             Identity::User(u) => u.unique_id.clone(),
             Identity::RoleSession { role, session_name } => role_session_id(role, session_name),
+            Identity::FederatedUser { account, name, .. } => format!("{account}:{name}"),
         }
     }
 
@@ -126,6 +146,7 @@ impl Caller {
                 Some(role.unique_id.clone()),
                 Some(role.arn.to_string()),
             ),
+            Identity::FederatedUser { .. } => (PrincipalKind::FederatedUser, None, None),
         };
         Principal {
             kind,
@@ -145,6 +166,7 @@ impl Caller {
             Identity::User(u) => ("User", Some(u.name.as_str()), u.arn.to_string()),
             // For role sessions `aws:PrincipalArn` is the role, not the session (spec §4.5).
             Identity::RoleSession { role, .. } => ("AssumedRole", None, role.arn.to_string()),
+            Identity::FederatedUser { .. } => ("FederatedUser", None, self.arn(env.partition)),
         };
         c.set("aws:PrincipalType", principal_type);
         c.set("aws:userid", self.user_id());
@@ -208,12 +230,20 @@ impl Caller {
             Identity::Root(_) => Vec::new(),
             Identity::User(u) => u.tags.clone(),
             Identity::RoleSession { role, .. } => role.tags.clone(),
+            Identity::FederatedUser { parent, .. } => {
+                parent.as_ref().map(|u| u.tags.clone()).unwrap_or_default()
+            }
         };
         for (key, value, _) in self.packed().tags {
             tags.retain(|(k, _)| !k.eq_ignore_ascii_case(&key));
             tags.push((key, value));
         }
         tags
+    }
+
+    /// Whether the caller is a federated user (it may call only GetCallerIdentity, spec §2.11).
+    pub fn is_federated(&self) -> bool {
+        matches!(self.identity, Identity::FederatedUser { .. })
     }
 
     /// Whether the session came from `GetSessionToken` (a "user session", spec §2.11).
@@ -244,6 +274,11 @@ impl Caller {
             Identity::Root(_) => Vec::new(),
             Identity::User(u) => u.policies().collect(),
             Identity::RoleSession { role, .. } => role.inline.iter().map(|p| &p.policy).collect(),
+            Identity::FederatedUser {
+                parent: Some(u), ..
+            } => u.policies().collect(),
+            // The root's federated users are limited only by their session policies.
+            Identity::FederatedUser { parent: None, .. } => session.iter().collect(),
         };
         let own_context;
         let context = match assume {

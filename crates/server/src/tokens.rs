@@ -35,6 +35,14 @@ pub enum SessionPrincipal {
     },
     /// The account root.
     Root,
+    /// A federated user (GetFederationToken), by the unique id of the IAM user who federated
+    /// (`None` for the account root).
+    FederatedUser {
+        /// The federating user's `AIDA…`, if not the root.
+        parent: Option<String>,
+        /// The federated user's name.
+        name: String,
+    },
     /// A role session, by the role's unique id (a deleted and re-created role does not revive
     /// old sessions).
     Role {
@@ -52,6 +60,8 @@ pub enum Origin {
     GetSessionToken,
     /// `AssumeRole`.
     AssumeRole,
+    /// `GetFederationToken`.
+    GetFederationToken,
 }
 
 /// Session policies and tags, compressed together inside the token.

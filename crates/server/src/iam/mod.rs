@@ -130,7 +130,10 @@ fn target_name(caller: &Caller, given: Option<&String>) -> Result<String, IamErr
     match (given, &caller.identity) {
         (Some(name), _) => Ok(name.clone()),
         (None, Identity::User(u)) => Ok(u.name.clone()),
-        (None, Identity::Root(_) | Identity::RoleSession { .. }) => Err(IamError::UserNameRequired),
+        (
+            None,
+            Identity::Root(_) | Identity::RoleSession { .. } | Identity::FederatedUser { .. },
+        ) => Err(IamError::UserNameRequired),
     }
 }
 
@@ -207,7 +210,7 @@ pub fn plan(request: Request, caller: &Caller, snapshot: &Snapshot) -> Result<Pl
         request,
         requirement: Requirement {
             callers: IAM_SESSIONS,
-            permission: Some((action, resource)),
+            permissions: vec![(action, resource)],
         },
     })
 }

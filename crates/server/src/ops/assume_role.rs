@@ -2,22 +2,19 @@
 //! (§3.0.2–3), session policies (§3.0.4), session and transitive tags (§3.0.5), source identity
 //! (§3.0.7).
 
+use super::session::{NewSession, check_policies, check_tags, mint};
 use super::{OpContext, OpError};
 use crate::authorize::denial_reason;
-use crate::crypto::{new_secret_access_key, random_bytes};
 use crate::principal::{Caller, Credential, role_session_arn, role_session_id};
 use crate::snapshot::Role;
-use crate::tokens::{self, Origin, PackedSession, SessionClaims, SessionPrincipal};
+use crate::tokens::{Origin, PackedSession, SessionPrincipal};
 use std::sync::Arc;
-use tessera_policy::{Decision, Missing, Policy, PolicyKind};
-use tessera_proto::sts::{AssumeRole, Credentials, Response};
-use tessera_proto::{AccessKeyId, AccountId, Arn, KeyKind};
-use time::Duration;
+use tessera_policy::{Decision, Missing};
+use tessera_proto::sts::{AssumeRole, Response};
+use tessera_proto::{AccountId, Arn};
 
 /// Default and chaining cap, in seconds.
 const ONE_HOUR: u32 = 3600;
-/// AWS's limit of managed session policies.
-const MAX_POLICY_ARNS: usize = 10;
 
 /// Resolves `RoleArn` to a role. Anything that does not name an existing role of this
 /// partition answers exactly like a policy denial, so non-existence is never revealed.
@@ -37,31 +34,7 @@ fn resolve_role(arn_text: &str, ctx: &OpContext<'_>) -> Option<Arc<Role>> {
 /// Session tags after inheritance (spec §3.0.5): the caller's transitive tags, then this
 /// request's tags; `(key, value, transitive)`.
 fn session_tags(caller: &Caller, req: &AssumeRole) -> Result<Vec<(String, String, bool)>, OpError> {
-    for (i, (key, _)) in req.tags.iter().enumerate() {
-        if key.to_lowercase().starts_with("aws:") {
-            return Err(OpError::Invalid(format!(
-                "The tag key '{key}' uses the reserved prefix 'aws:'."
-            )));
-        }
-        if req
-            .tags
-            .iter()
-            .skip(i + 1)
-            .any(|(k, _)| k.eq_ignore_ascii_case(key))
-        {
-            return Err(OpError::Invalid(
-                "Duplicate tag keys found. Please note that Tag keys are case insensitive."
-                    .to_owned(),
-            ));
-        }
-    }
-    for t in &req.transitive_tag_keys {
-        if !req.tags.iter().any(|(k, _)| k.eq_ignore_ascii_case(t)) {
-            return Err(OpError::Invalid(format!(
-                "The transitive tag key '{t}' is not among the session tags of the request."
-            )));
-        }
-    }
+    check_tags(&req.tags, &req.transitive_tag_keys)?;
     let inherited: Vec<(String, String, bool)> = caller
         .packed()
         .tags
@@ -207,58 +180,32 @@ pub(super) fn run(
     let secs = requested.unwrap_or(ONE_HOUR);
 
     // Session policies (spec §3.0.4).
-    if let Some(p) = &req.policy {
-        Policy::parse(p, PolicyKind::Identity)?;
-    }
-    if req.policy_arns.len() > MAX_POLICY_ARNS {
-        return Err(OpError::Invalid(format!(
-            "The number of managed session policies exceeds the limit of {MAX_POLICY_ARNS}."
-        )));
-    }
-    if let Some(arn) = req.policy_arns.first() {
-        // Managed policies arrive with the IAM managed-policy API; until then none exists.
-        return Err(OpError::Invalid(format!(
-            "Policy {arn} does not exist or is not attachable."
-        )));
-    }
-    let packed_session = PackedSession {
-        policy: req.policy.clone(),
-        policy_arns: Vec::new(),
-        tags,
-    };
-    let has_packed = packed_session != PackedSession::default();
-    let (packed, percent) = tokens::pack(&packed_session)?;
-
-    let access_key_id = AccessKeyId::generate(KeyKind::Temporary, role.account, random_bytes()?);
-    let secret = new_secret_access_key()?;
-    let expires = ctx.now + Duration::seconds(i64::from(secs));
-    let session_claims = SessionClaims {
-        access_key_id: access_key_id.as_str().to_owned(),
-        secret: secret.expose().to_owned(),
-        account: role.account.as_u64(),
-        principal: SessionPrincipal::Role {
-            unique_id: role.unique_id.clone(),
-            session_name: req.role_session_name.clone(),
+    check_policies(req.policy.as_ref(), &req.policy_arns)?;
+    let (credentials, packed_policy_size) = mint(
+        ctx,
+        NewSession {
+            account: role.account,
+            principal: SessionPrincipal::Role {
+                unique_id: role.unique_id.clone(),
+                session_name: req.role_session_name.clone(),
+            },
+            origin: Origin::AssumeRole,
+            secs,
+            mfa_authenticated_at: claims.and_then(|c| c.mfa_authenticated_at),
+            source_identity: source_identity.clone(),
+            chained,
+            packed: PackedSession {
+                policy: req.policy.clone(),
+                policy_arns: Vec::new(),
+                tags,
+            },
         },
-        origin: Origin::AssumeRole,
-        issued_at: ctx.now.unix_timestamp(),
-        expires_at: expires.unix_timestamp(),
-        mfa_authenticated_at: claims.and_then(|c| c.mfa_authenticated_at),
-        source_identity: source_identity.clone(),
-        chained,
-        packed,
-    };
-    let session_token = tokens::seal(ctx.ring, &session_claims)?;
+    )?;
     Ok(Response::AssumedRole {
-        credentials: Credentials {
-            access_key_id,
-            secret_access_key: secret,
-            session_token,
-            expiration: expires,
-        },
+        credentials,
         assumed_role_id: role_session_id(&role, &req.role_session_name),
         arn: role_session_arn(partition, &role, &req.role_session_name),
-        packed_policy_size: has_packed.then_some(percent),
+        packed_policy_size,
         source_identity,
     })
 }

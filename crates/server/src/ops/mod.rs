@@ -4,7 +4,9 @@
 mod assume_role;
 mod get_access_key_info;
 mod get_caller_identity;
+mod get_federation_token;
 mod get_session_token;
+mod session;
 
 use crate::authorize::Authorized;
 use crate::crypto::CryptoError;
@@ -76,6 +78,7 @@ pub fn execute(authorized: Authorized, ctx: &OpContext<'_>) -> Result<Response, 
     let Authorized { caller, request } = authorized;
     match request {
         Request::AssumeRole(r) => assume_role::run(&caller, &r, ctx),
+        Request::GetFederationToken(r) => get_federation_token::run(&caller, &r, ctx),
         Request::GetCallerIdentity => Ok(get_caller_identity::run(&caller, ctx)),
         Request::GetSessionToken(r) => get_session_token::run(&caller, &r, ctx),
         Request::GetAccessKeyInfo(r) => get_access_key_info::run(&r, ctx),

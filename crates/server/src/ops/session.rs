@@ -1,0 +1,175 @@
+//! What every credential-issuing action shares: session-policy and session-tag checks
+//! (spec §3.0.4–3.0.5), the long-term caller's duration rule (§3.0.2), and minting.
+
+use super::{OpContext, OpError};
+use crate::crypto::{new_secret_access_key, random_bytes};
+use crate::principal::Identity;
+use crate::tokens::{self, Origin, PackedSession, SessionClaims, SessionPrincipal};
+use tessera_policy::{Policy, PolicyKind};
+use tessera_proto::sts::Credentials;
+use tessera_proto::{AccessKeyId, AccountId, KeyKind};
+use time::Duration;
+
+/// AWS's limit of managed session policies.
+const MAX_POLICY_ARNS: usize = 10;
+/// Default duration for IAM users of GetSessionToken and GetFederationToken (12 h).
+const USER_DEFAULT_SECS: u32 = 43_200;
+/// Default and cap for the account root (1 h, larger requests silently reduced).
+const ROOT_CAP_SECS: u32 = 3_600;
+
+/// The effective duration of a GetSessionToken or GetFederationToken session (spec §3.0.2).
+pub(super) fn long_term_duration(identity: &Identity, requested: Option<u32>) -> u32 {
+    match identity {
+        Identity::Root(_) => requested.unwrap_or(ROOT_CAP_SECS).min(ROOT_CAP_SECS),
+        Identity::User(_) | Identity::RoleSession { .. } | Identity::FederatedUser { .. } => {
+            requested.unwrap_or(USER_DEFAULT_SECS)
+        }
+    }
+}
+
+/// Checks the session policies of a request: the inline policy's grammar, and the managed ones.
+pub(super) fn check_policies(
+    policy: Option<&String>,
+    policy_arns: &[String],
+) -> Result<(), OpError> {
+    if let Some(p) = policy {
+        Policy::parse(p, PolicyKind::Identity)?;
+    }
+    if policy_arns.len() > MAX_POLICY_ARNS {
+        return Err(OpError::Invalid(format!(
+            "The number of managed session policies exceeds the limit of {MAX_POLICY_ARNS}."
+        )));
+    }
+    if let Some(arn) = policy_arns.first() {
+        // Managed policies arrive with the IAM managed-policy API; until then none exists.
+        return Err(OpError::Invalid(format!(
+            "Policy {arn} does not exist or is not attachable."
+        )));
+    }
+    Ok(())
+}
+
+/// Checks session tags: no `aws:` keys, no two keys equal but for case, and every transitive
+/// key among the tags.
+pub(super) fn check_tags(tags: &[(String, String)], transitive: &[String]) -> Result<(), OpError> {
+    for (i, (key, _)) in tags.iter().enumerate() {
+        if key.to_lowercase().starts_with("aws:") {
+            return Err(OpError::Invalid(format!(
+                "The tag key '{key}' uses the reserved prefix 'aws:'."
+            )));
+        }
+        if tags
+            .iter()
+            .skip(i + 1)
+            .any(|(k, _)| k.eq_ignore_ascii_case(key))
+        {
+            return Err(OpError::Invalid(
+                "Duplicate tag keys found. Please note that Tag keys are case insensitive."
+                    .to_owned(),
+            ));
+        }
+    }
+    for t in transitive {
+        if !tags.iter().any(|(k, _)| k.eq_ignore_ascii_case(t)) {
+            return Err(OpError::Invalid(format!(
+                "The transitive tag key '{t}' is not among the session tags of the request."
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Everything a new session is made of, besides its keys.
+pub(super) struct NewSession {
+    pub(super) account: AccountId,
+    pub(super) principal: SessionPrincipal,
+    pub(super) origin: Origin,
+    pub(super) secs: u32,
+    pub(super) mfa_authenticated_at: Option<i64>,
+    pub(super) source_identity: Option<String>,
+    pub(super) chained: bool,
+    pub(super) packed: PackedSession,
+}
+
+/// Mints credentials for a new session; the percentage is `Some` when anything was packed.
+pub(super) fn mint(
+    ctx: &OpContext<'_>,
+    s: NewSession,
+) -> Result<(Credentials, Option<usize>), OpError> {
+    let has_packed = s.packed != PackedSession::default();
+    let (packed, percent) = tokens::pack(&s.packed)?;
+    let access_key_id = AccessKeyId::generate(KeyKind::Temporary, s.account, random_bytes()?);
+    let secret = new_secret_access_key()?;
+    let expires = ctx.now + Duration::seconds(i64::from(s.secs));
+    let claims = SessionClaims {
+        access_key_id: access_key_id.as_str().to_owned(),
+        secret: secret.expose().to_owned(),
+        account: s.account.as_u64(),
+        principal: s.principal,
+        origin: s.origin,
+        issued_at: ctx.now.unix_timestamp(),
+        expires_at: expires.unix_timestamp(),
+        mfa_authenticated_at: s.mfa_authenticated_at,
+        source_identity: s.source_identity,
+        chained: s.chained,
+        packed,
+    };
+    let session_token = tokens::seal(ctx.ring, &claims)?;
+    let credentials = Credentials {
+        access_key_id,
+        secret_access_key: secret,
+        session_token,
+        expiration: expires,
+    };
+    Ok((credentials, has_packed.then_some(percent)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn root_is_capped_at_one_hour() {
+        let root = Identity::Root(AccountId::from_u64(1).unwrap());
+        assert_eq!(long_term_duration(&root, None), 3_600);
+        assert_eq!(long_term_duration(&root, Some(129_600)), 3_600);
+        assert_eq!(long_term_duration(&root, Some(900)), 900);
+    }
+
+    #[test]
+    fn tag_rules() {
+        let t = |k: &str| (k.to_owned(), String::new());
+        assert!(check_tags(&[t("a"), t("b")], &["A".to_owned()]).is_ok());
+        assert!(matches!(
+            check_tags(&[t("Team"), t("team")], &[]),
+            Err(OpError::Invalid(_))
+        ));
+        assert!(matches!(
+            check_tags(&[t("aws:x")], &[]),
+            Err(OpError::Invalid(_))
+        ));
+        assert!(matches!(
+            check_tags(&[t("a")], &["b".to_owned()]),
+            Err(OpError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn managed_session_policies_are_refused_until_they_exist() {
+        assert!(check_policies(None, &[]).is_ok());
+        assert!(matches!(
+            check_policies(None, &["arn:aws:iam::aws:policy/ReadOnlyAccess".to_owned()]),
+            Err(OpError::Invalid(_))
+        ));
+        assert!(matches!(
+            check_policies(Some(&"{".to_owned()), &[]),
+            Err(OpError::SessionPolicy(_))
+        ));
+        let many: Vec<String> = (0..11)
+            .map(|i| format!("arn:aws:iam::1:policy/p{i}"))
+            .collect();
+        assert!(
+            matches!(check_policies(None, &many), Err(OpError::Invalid(m)) if m.contains("limit"))
+        );
+    }
+}
