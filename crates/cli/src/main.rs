@@ -60,6 +60,27 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Administer roles.
+    Roles {
+        #[command(subcommand)]
+        command: RolesCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum RolesCommand {
+    /// Revoke every session of a role issued before now (AWS's "Revoke active sessions"): adds
+    /// the inline policy AWSRevokeOlderSessions denying everything to older sessions. A running
+    /// server picks it up on SIGHUP or restart; new sessions are unaffected.
+    ///
+    /// Example: tessera roles revoke-sessions --role-name Deploy --data-dir ./tessera-data
+    RevokeSessions {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The role whose sessions to revoke.
+        #[arg(long)]
+        role_name: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -149,6 +170,19 @@ async fn run(cli: Cli) -> Result<(), String> {
             tessera_server::run(config, shutdown_signal(), |line| println!("{line}"))
                 .await
                 .map_err(|e| e.to_string())
+        }
+        Command::Roles {
+            command: RolesCommand::RevokeSessions { store, role_name },
+        } => {
+            let config = load_config(&store)?;
+            let cutoff = tessera_server::revoke_role_sessions(&config, &role_name)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "Sessions of role {role_name} issued before {cutoff} are revoked (policy {}). Send SIGHUP to a running server.",
+                tessera_server::REVOKE_POLICY_NAME
+            );
+            Ok(())
         }
         Command::Keys {
             command: KeysCommand::Rotate { store },

@@ -128,8 +128,13 @@ impl Server {
         }
     }
 
-    /// POSTs a form body signed with `creds`; returns status and the whole response.
+    /// POSTs a form body signed with `creds` for STS; returns status and the whole response.
     fn call(&self, creds: &Creds, body: &str) -> (u16, String) {
+        self.call_service(creds, "sts", body)
+    }
+
+    /// POSTs a form body signed with `creds` for `service` (`sts` or `iam`).
+    fn call_service(&self, creds: &Creds, service: &str, body: &str) -> (u16, String) {
         let host = format!("127.0.0.1:{}", self.port);
         let headers = [
             ("host", host.as_str()),
@@ -153,7 +158,7 @@ impl Server {
                 secret: &secret,
                 session_token: creds.token.as_deref(),
                 region: "us-east-1",
-                service: "sts",
+                service,
                 time: AmzDate::from_time(OffsetDateTime::now_utc()),
             },
         );
@@ -365,4 +370,126 @@ fn a_wrong_master_key_refuses_to_start() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={}", tessera_sigv4::percent_encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+#[test]
+fn revoke_sessions_denies_older_sessions_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut server = Server::start(tmp.path());
+    let admin = server.admin();
+    let (_, who) = server.call(&admin, WHO);
+    let admin_arn = element(&who, "Arn").to_owned();
+    let trust = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"{admin_arn}"}},"Action":"sts:AssumeRole"}}]}}"#
+    );
+    let (status, body) = server.call_service(
+        &admin,
+        "iam",
+        &form(&[
+            ("Action", "CreateRole"),
+            ("Version", "2010-05-08"),
+            ("RoleName", "Deploy"),
+            ("AssumeRolePolicyDocument", &trust),
+        ]),
+    );
+    assert_eq!(status, 200, "{body}");
+    let role_arn = element(&body, "Arn").to_owned();
+    let allow = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetRole","Resource":"*"}]}"#;
+    let (status, body) = server.call_service(
+        &admin,
+        "iam",
+        &form(&[
+            ("Action", "PutRolePolicy"),
+            ("Version", "2010-05-08"),
+            ("RoleName", "Deploy"),
+            ("PolicyName", "read"),
+            ("PolicyDocument", allow),
+        ]),
+    );
+    assert_eq!(status, 200, "{body}");
+    let assume = |server: &Server| {
+        let (status, body) = server.call(
+            &admin,
+            &form(&[
+                ("Action", "AssumeRole"),
+                ("Version", "2011-06-15"),
+                ("RoleArn", &role_arn),
+                ("RoleSessionName", "s1"),
+            ]),
+        );
+        assert_eq!(status, 200, "{body}");
+        Creds {
+            id: element(&body, "AccessKeyId").to_owned(),
+            secret: element(&body, "SecretAccessKey").to_owned(),
+            token: Some(element(&body, "SessionToken").to_owned()),
+        }
+    };
+    let get_role = form(&[
+        ("Action", "GetRole"),
+        ("Version", "2010-05-08"),
+        ("RoleName", "Deploy"),
+    ]);
+    let old = assume(&server);
+    assert_eq!(server.call_service(&old, "iam", &get_role).0, 200);
+    server.stop();
+
+    // Sessions issued in the same second as the cut-off are not older than it.
+    std::thread::sleep(Duration::from_millis(1100));
+    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args([
+            "roles",
+            "revoke-sessions",
+            "--role-name",
+            "deploy",
+            "--data-dir",
+        ])
+        .arg(tmp.path().join("data"))
+        .env_remove("TESSERA_MASTER_KEY")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::thread::sleep(Duration::from_millis(1100));
+
+    let mut server = Server::start(tmp.path());
+    let (status, body) = server.call_service(&old, "iam", &get_role);
+    assert_eq!(
+        (status, element(&body, "Code")),
+        (403, "AccessDenied"),
+        "{body}"
+    );
+    assert!(
+        body.contains("with an explicit deny in an identity-based policy"),
+        "{body}"
+    );
+    let new = assume(&server);
+    assert_eq!(
+        server.call_service(&new, "iam", &get_role).0,
+        200,
+        "sessions issued after the revocation work"
+    );
+    let missing = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args([
+            "roles",
+            "revoke-sessions",
+            "--role-name",
+            "nope",
+            "--data-dir",
+        ])
+        .arg(tmp.path().join("data"))
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    server.stop();
 }

@@ -232,3 +232,52 @@ pub async fn rotate_keys(config: &Config) -> Result<u32, ServerError> {
         .await?;
     Ok(next)
 }
+
+/// The name AWS gives the inline policy that revokes a role's sessions.
+pub const REVOKE_POLICY_NAME: &str = "AWSRevokeOlderSessions";
+
+/// Why sessions could not be revoked.
+#[derive(Debug, thiserror::Error)]
+pub enum RevokeError {
+    /// The server could not open its store.
+    #[error(transparent)]
+    Server(#[from] ServerError),
+    /// No role has that name in any account of the store.
+    #[error("no role named {0}")]
+    NoSuchRole(String),
+}
+
+/// Revokes every session of a role issued before now, as AWS's "Revoke active sessions" does:
+/// an inline policy denying everything to sessions whose `aws:TokenIssueTime` is older. New
+/// sessions are unaffected. Returns the cut-off time. A running server picks the policy up on
+/// SIGHUP or restart.
+pub async fn revoke_role_sessions(config: &Config, role_name: &str) -> Result<String, RevokeError> {
+    let (_dir, master, store) = open_store(config).await.map_err(RevokeError::Server)?;
+    let data = store.load().await.map_err(ServerError::from)?;
+    let role = data
+        .roles
+        .iter()
+        .find(|r| r.name.eq_ignore_ascii_case(role_name))
+        .ok_or_else(|| RevokeError::NoSuchRole(role_name.to_owned()))?;
+    let cutoff = tessera_proto::sts::format_timestamp(OffsetDateTime::now_utc());
+    let document = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Deny","Action":"*","Resource":"*","Condition":{{"DateLessThan":{{"aws:TokenIssueTime":"{cutoff}"}}}}}}]}}"#
+    );
+    store
+        .apply(&[store::Write::PutPolicy {
+            table: store::OwnerTable::Role,
+            owner_id: role.unique_id.clone(),
+            name: REVOKE_POLICY_NAME.to_owned(),
+            document,
+        }])
+        .await
+        .map_err(ServerError::from)?;
+    // Building a snapshot proves the stored policy parses with this master key's store.
+    Snapshot::build(
+        &store.load().await.map_err(ServerError::from)?,
+        &master,
+        &config.partition,
+    )
+    .map_err(ServerError::from)?;
+    Ok(cutoff)
+}

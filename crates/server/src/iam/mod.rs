@@ -158,6 +158,17 @@ fn owner_arn(snapshot: &Snapshot, caller: &Caller, owner: &Owner) -> String {
 /// Resolves the target of a request and the permission it needs.
 pub fn plan(request: Request, caller: &Caller, snapshot: &Snapshot) -> Result<Planned, IamError> {
     let action = format!("iam:{}", action_of(&request).name());
+    // A federated user is refused every IAM action before anything about the request is
+    // looked at (spec §2.11), so its requests are not resolved further.
+    if caller.is_federated() {
+        return Ok(Planned {
+            request,
+            requirement: Requirement {
+                callers: IAM_SESSIONS,
+                permissions: vec![(action, "*".to_owned())],
+            },
+        });
+    }
     let resource = match &request {
         Request::CreateUser {
             path, user_name, ..
