@@ -592,6 +592,18 @@ def test_update_access_key_status(server, admin_iam, make_user):
     assert caller_arn(server, user.creds) == user.arn
 
 
+def test_deactivating_a_key_suspends_its_sessions(server, admin_iam, make_user):
+    user = make_user(key=True)
+    kid = user.creds.access_key
+    session = Creds.from_sts(user.sts(server).get_session_token(
+        DurationSeconds=900)["Credentials"])
+    assert caller_arn(server, session) == user.arn
+    admin_iam.update_access_key(UserName=user.name, AccessKeyId=kid, Status="Inactive")
+    expect_invalid_token(server, session)
+    admin_iam.update_access_key(UserName=user.name, AccessKeyId=kid, Status="Active")
+    assert caller_arn(server, session) == user.arn
+
+
 def test_update_access_key_invalid_status(admin_iam_unvalidated, make_user):
     user = make_user(key=True)
     expect_client_error(
@@ -855,9 +867,10 @@ def test_deleted_user_loses_its_sessions(server, admin_iam, make_user):
         DurationSeconds=3600)["Credentials"])
     assert caller_arn(server, session) == user.arn
 
-    # deleting the access key that minted the session does not end it
+    # deleting the access key that minted the session ends it at once (issue #4: a session
+    # dies with the long-term key it came from)
     admin_iam.delete_access_key(UserName=user.name, AccessKeyId=user.creds.access_key)
-    assert caller_arn(server, session) == user.arn
+    expect_invalid_token(server, session)
 
     admin_iam.delete_user(UserName=user.name)
     expect_invalid_token(server, session)

@@ -104,6 +104,12 @@ fn resolve_and_verify(
                 ctx.now.time().unix_timestamp(),
             )?;
             let account = AccountId::from_u64(claims.account).ok_or(TokenError::Forged)?;
+            // A session dies with the long-term key it came from.
+            if let Some(parent) = &claims.parent_key
+                && !ctx.snapshot.key(parent).is_some_and(|k| k.active)
+            {
+                return Err(AuthError::UnknownKey);
+            }
             // The principal must still exist: deleting a user ends its sessions at once.
             let identity = match &claims.principal {
                 SessionPrincipal::User { unique_id } => Identity::User(

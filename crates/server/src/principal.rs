@@ -241,6 +241,14 @@ impl Caller {
         tags
     }
 
+    /// The long-term key at the root of the caller's credentials, which new sessions inherit.
+    pub fn root_key(&self) -> Option<String> {
+        match &self.credential {
+            Credential::LongTerm { access_key_id } => Some(access_key_id.clone()),
+            Credential::Session(c) => c.parent_key.clone(),
+        }
+    }
+
     /// Whether the caller is a federated user (it may call only GetCallerIdentity, spec §2.11).
     pub fn is_federated(&self) -> bool {
         matches!(self.identity, Identity::FederatedUser { .. })

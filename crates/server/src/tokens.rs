@@ -102,6 +102,9 @@ pub struct SessionClaims {
     /// Whether the session came from role chaining.
     #[zeroize(skip)]
     pub chained: bool,
+    /// The long-term key at the root of the session's chain: deactivating or deleting it ends
+    /// the session at once.
+    pub parent_key: Option<String>,
     /// The packed section, deflated; empty when there is nothing to pack.
     pub packed: Vec<u8>,
 }
@@ -253,6 +256,7 @@ mod tests {
             mfa_authenticated_at: Some(1_000),
             source_identity: Some("alice".into()),
             chained: false,
+            parent_key: Some("AKIAAAAAAAAAAAAAAAAA".into()),
             packed,
         }
     }

@@ -194,6 +194,7 @@ pub(super) fn run(
             mfa_authenticated_at: claims.and_then(|c| c.mfa_authenticated_at),
             source_identity: source_identity.clone(),
             chained,
+            parent_key: caller.root_key(),
             packed: PackedSession {
                 policy: req.policy.clone(),
                 policy_arns: Vec::new(),

@@ -32,6 +32,7 @@ pub(super) fn run(
             mfa_authenticated_at: None,
             source_identity: None,
             chained: false,
+            parent_key: caller.root_key(),
             packed: PackedSession {
                 policy: req.policy.clone(),
                 policy_arns: Vec::new(),

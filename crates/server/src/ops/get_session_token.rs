@@ -36,6 +36,7 @@ pub(super) fn run(
             mfa_authenticated_at: None,
             source_identity: None,
             chained: false,
+            parent_key: caller.root_key(),
             packed: PackedSession::default(),
         },
     )?;

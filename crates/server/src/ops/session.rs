@@ -88,6 +88,7 @@ pub(super) struct NewSession {
     pub(super) mfa_authenticated_at: Option<i64>,
     pub(super) source_identity: Option<String>,
     pub(super) chained: bool,
+    pub(super) parent_key: Option<String>,
     pub(super) packed: PackedSession,
 }
 
@@ -112,6 +113,7 @@ pub(super) fn mint(
         mfa_authenticated_at: s.mfa_authenticated_at,
         source_identity: s.source_identity,
         chained: s.chained,
+        parent_key: s.parent_key,
         packed,
     };
     let session_token = tokens::seal(ctx.ring, &claims)?;
