@@ -1,6 +1,6 @@
 //! The AWS error envelope and the one table that maps every error code to its HTTP status.
 
-use crate::xml::{XmlWriter, escape};
+use crate::xml::XmlWriter;
 
 /// Every error code Tessera sends. The HTTP status and `Type` of each live in [`ErrorCode::status`]
 /// and nowhere else, so a new failure cannot reach the wire with a guessed status.
@@ -148,7 +148,7 @@ impl ApiError {
             Fault::Receiver => "Receiver",
         };
         let mut w = XmlWriter::new();
-        w.raw(&format!("<ErrorResponse xmlns=\"{}\">", escape(namespace)));
+        w.open_with_namespace("ErrorResponse", namespace);
         w.open("Error");
         w.text_element("Type", fault);
         w.text_element("Code", self.code.as_str());

@@ -1,8 +1,22 @@
 //! A small XML writer for Query-protocol responses: elements and escaped text, nothing else.
 
-/// Escapes text for element content and attribute values.
-pub fn escape(s: &str) -> std::borrow::Cow<'_, str> {
-    quick_xml::escape::escape(s)
+/// Appends `text` escaped for element content and attribute values (`& < > " '`).
+pub fn escape_into(out: &mut String, text: &str) {
+    let mut rest = text;
+    while let Some(i) = rest.find(['&', '<', '>', '"', '\'']) {
+        let (plain, tail) = rest.split_at(i);
+        out.push_str(plain);
+        let mut chars = tail.chars();
+        out.push_str(match chars.next() {
+            Some('&') => "&amp;",
+            Some('<') => "&lt;",
+            Some('>') => "&gt;",
+            Some('"') => "&quot;",
+            _ => "&apos;",
+        });
+        rest = chars.as_str();
+    }
+    out.push_str(rest);
 }
 
 /// Builds a response document as one string.
@@ -24,9 +38,13 @@ impl XmlWriter {
         }
     }
 
-    /// Appends trusted markup (an opening tag with attributes).
-    pub fn raw(&mut self, markup: &str) {
-        self.out.push_str(markup);
+    /// `<name xmlns="namespace">`, the root element of a response.
+    pub fn open_with_namespace(&mut self, name: &str, namespace: &str) {
+        self.out.push('<');
+        self.out.push_str(name);
+        self.out.push_str(" xmlns=\"");
+        escape_into(&mut self.out, namespace);
+        self.out.push_str("\">");
     }
 
     /// `<name>`.
@@ -46,7 +64,7 @@ impl XmlWriter {
     /// `<name>escaped text</name>`.
     pub fn text_element(&mut self, name: &str, text: &str) {
         self.open(name);
-        self.out.push_str(&escape(text));
+        escape_into(&mut self.out, text);
         self.close(name);
     }
 
@@ -66,10 +84,7 @@ pub fn envelope(
     result: impl FnOnce(&mut XmlWriter),
 ) -> String {
     let mut w = XmlWriter::with_capacity(1024);
-    w.raw(&format!(
-        "<{action}Response xmlns=\"{}\">",
-        escape(namespace)
-    ));
+    w.open_with_namespace(&format!("{action}Response"), namespace);
     if has_result {
         w.open(&format!("{action}Result"));
         result(&mut w);
@@ -80,4 +95,19 @@ pub fn envelope(
     w.close("ResponseMetadata");
     w.close(&format!("{action}Response"));
     w.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_the_five_characters() {
+        let mut out = String::new();
+        escape_into(&mut out, r#"a&b<c>d"e'f€"#);
+        assert_eq!(out, "a&amp;b&lt;c&gt;d&quot;e&apos;f€");
+        let mut plain = String::new();
+        escape_into(&mut plain, "plain");
+        assert_eq!(plain, "plain");
+    }
 }
