@@ -85,6 +85,18 @@ enum RolesCommand {
 
 #[derive(Subcommand)]
 enum KeysCommand {
+    /// Create an access key for the account root (at most 2), printed once. The root is not
+    /// subject to identity policies: keep this key offline. A running server picks it up on
+    /// SIGHUP or restart.
+    ///
+    /// Example: tessera keys create-root --data-dir ./tessera-data
+    CreateRoot {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The account, when the store holds several.
+        #[arg(long)]
+        account_id: Option<String>,
+    },
     /// Add a new sealing key. Tokens sealed by the previous key keep verifying until they
     /// expire. A running server picks the new key up on SIGHUP or restart.
     ///
@@ -181,6 +193,19 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!(
                 "Sessions of role {role_name} issued before {cutoff} are revoked (policy {}). Send SIGHUP to a running server.",
                 tessera_server::REVOKE_POLICY_NAME
+            );
+            Ok(())
+        }
+        Command::Keys {
+            command: KeysCommand::CreateRoot { store, account_id },
+        } => {
+            let config = load_config(&store)?;
+            let (id, secret) = tessera_server::create_root_key(&config, account_id.as_deref())
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "Root access key (shown once):\n  aws_access_key_id     = {id}\n  aws_secret_access_key = {}",
+                secret.expose()
             );
             Ok(())
         }

@@ -493,3 +493,137 @@ fn revoke_sessions_denies_older_sessions_only() {
     assert!(!missing.status.success());
     server.stop();
 }
+
+#[test]
+fn the_account_root_has_its_own_rules() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut server = Server::start(tmp.path());
+    let admin = server.admin();
+    let (_, who) = server.call(&admin, WHO);
+    let account = element(&who, "Account").to_owned();
+    let admin_arn = element(&who, "Arn").to_owned();
+    let trust = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"{account}"}},"Action":"sts:AssumeRole"}}]}}"#
+    );
+    let (status, body) = server.call_service(
+        &admin,
+        "iam",
+        &form(&[
+            ("Action", "CreateRole"),
+            ("Version", "2010-05-08"),
+            ("RoleName", "R"),
+            ("AssumeRolePolicyDocument", &trust),
+        ]),
+    );
+    assert_eq!(status, 200, "{body}");
+    let role_arn = element(&body, "Arn").to_owned();
+    server.stop();
+
+    let create = || {
+        Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .args(["keys", "create-root", "--data-dir"])
+            .arg(tmp.path().join("data"))
+            .env_remove("TESSERA_MASTER_KEY")
+            .output()
+            .unwrap()
+    };
+    let out = create();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| {
+                l.trim()
+                    .strip_prefix(name)
+                    .map(|v| v.trim_start_matches([' ', '=']).to_owned())
+            })
+            .unwrap()
+    };
+    let root = Creds {
+        id: field("aws_access_key_id"),
+        secret: field("aws_secret_access_key"),
+        token: None,
+    };
+    assert!(create().status.success(), "a second root key is allowed");
+    assert!(!create().status.success(), "a third is not");
+
+    let mut server = Server::start(tmp.path());
+    let (status, body) = server.call(&root, WHO);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        element(&body, "Arn"),
+        format!("arn:aws:iam::{account}:root")
+    );
+    assert_eq!(element(&body, "UserId"), account);
+
+    // Root sessions are silently capped at one hour.
+    let (status, body) = server.call(
+        &root,
+        "Action=GetSessionToken&Version=2011-06-15&DurationSeconds=7200",
+    );
+    assert_eq!(status, 200, "{body}");
+    let expiration = time::OffsetDateTime::parse(
+        element(&body, "Expiration"),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let left = expiration - OffsetDateTime::now_utc();
+    assert!(
+        left <= time::Duration::seconds(3600) && left > time::Duration::seconds(3500),
+        "{left}"
+    );
+
+    // Roles may not be assumed by root, whatever the trust policy says.
+    let (status, body) = server.call(
+        &root,
+        &form(&[
+            ("Action", "AssumeRole"),
+            ("Version", "2011-06-15"),
+            ("RoleArn", &role_arn),
+            ("RoleSessionName", "s1"),
+        ]),
+    );
+    assert_eq!(
+        (status, element(&body, "Code")),
+        (403, "AccessDenied"),
+        "{body}"
+    );
+    assert_eq!(
+        element(&body, "Message"),
+        "Roles may not be assumed by root accounts."
+    );
+
+    // The root is not subject to identity policies, and its federated users are limited by
+    // their session policy only.
+    let (status, body) = server.call(
+        &root,
+        &form(&[
+            ("Action", "GetAccessKeyInfo"),
+            ("Version", "2011-06-15"),
+            ("AccessKeyId", &admin.id),
+        ]),
+    );
+    assert_eq!(status, 200, "{body}");
+    let policy =
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+    let (status, body) = server.call(
+        &root,
+        &form(&[
+            ("Action", "GetFederationToken"),
+            ("Version", "2011-06-15"),
+            ("Name", "fed"),
+            ("Policy", policy),
+        ]),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        element(&body, "Arn"),
+        format!("arn:aws:sts::{account}:federated-user/fed")
+    );
+    assert_ne!(admin_arn, element(&body, "Arn"));
+    server.stop();
+}

@@ -281,3 +281,74 @@ pub async fn revoke_role_sessions(config: &Config, role_name: &str) -> Result<St
     .map_err(ServerError::from)?;
     Ok(cutoff)
 }
+
+/// Why a root access key could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum RootKeyError {
+    /// The server could not open its store.
+    #[error(transparent)]
+    Server(#[from] ServerError),
+    /// The store holds no account, or several and none was named.
+    #[error("{0}")]
+    Account(String),
+    /// AWS allows two root access keys.
+    #[error("the account already has 2 root access keys")]
+    Quota,
+}
+
+/// Creates an access key for the account root (AWS does this in the console; IAM's API cannot),
+/// so the root's rules can be used and tested: it is never subject to identity policies, may not
+/// assume roles, and its sessions are capped at one hour. Returns the key id and secret; a
+/// running server picks the key up on SIGHUP or restart.
+pub async fn create_root_key(
+    config: &Config,
+    account: Option<&str>,
+) -> Result<(String, tessera_sigv4::SecretKey), RootKeyError> {
+    let (_dir, master, store) = open_store(config).await?;
+    let data = store.load().await.map_err(ServerError::from)?;
+    let account = match (account, data.accounts.as_slice()) {
+        (Some(a), _) => data
+            .accounts
+            .iter()
+            .find(|r| r.id == a)
+            .ok_or_else(|| RootKeyError::Account(format!("no account {a} in this store")))?,
+        (None, [only]) => only,
+        (None, _) => {
+            return Err(RootKeyError::Account(
+                "name the account with --account-id".to_owned(),
+            ));
+        }
+    };
+    let root_keys = data
+        .access_keys
+        .iter()
+        .filter(|k| k.user_id.is_none() && k.account_id == account.id)
+        .count();
+    if root_keys >= 2 {
+        return Err(RootKeyError::Quota);
+    }
+    let account_id = tessera_proto::AccountId::parse(&account.id)
+        .ok_or_else(|| RootKeyError::Account(format!("account id {} is corrupt", account.id)))?;
+    let id = tessera_proto::AccessKeyId::generate(
+        tessera_proto::KeyKind::LongTerm,
+        account_id,
+        crypto::random_bytes().map_err(ServerError::from)?,
+    )
+    .to_string();
+    let secret = crypto::new_secret_access_key().map_err(ServerError::from)?;
+    let row = store::AccessKeyRow {
+        id: id.clone(),
+        account_id: account.id.clone(),
+        user_id: None,
+        secret_sealed: master
+            .seal(&id, secret.expose().as_bytes())
+            .map_err(ServerError::from)?,
+        active: true,
+        created_at: now_secs(),
+    };
+    store
+        .apply(&[store::Write::InsertAccessKey(row)])
+        .await
+        .map_err(ServerError::from)?;
+    Ok((id, secret))
+}
