@@ -75,8 +75,8 @@ pub struct PackedSession {
     pub tags: Vec<(String, String, bool)>,
 }
 
-/// The sealed claims of a session.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+/// The sealed claims of a session. `Debug` leaves the secret out.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
 pub struct SessionClaims {
     /// The `ASIA…` id the token is bound to.
     pub access_key_id: String,
@@ -107,6 +107,21 @@ pub struct SessionClaims {
     pub parent_key: Option<String>,
     /// The packed section, deflated; empty when there is nothing to pack.
     pub packed: Vec<u8>,
+}
+
+impl std::fmt::Debug for SessionClaims {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionClaims")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret", &"<redacted>")
+            .field("account", &self.account)
+            .field("principal", &self.principal)
+            .field("origin", &self.origin)
+            .field("issued_at", &self.issued_at)
+            .field("expires_at", &self.expires_at)
+            .field("chained", &self.chained)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why a token was not accepted. Mapped to `InvalidClientTokenId`, except `Expired`.
@@ -307,6 +322,14 @@ mod tests {
             open(&ring, &STANDARD.encode(&bytes), &c.access_key_id, 1_500),
             Err(TokenError::Malformed)
         );
+    }
+
+    #[test]
+    fn debug_never_shows_the_secret() {
+        let c = claims(Vec::new());
+        let shown = format!("{c:?}");
+        assert!(!shown.contains(&c.secret), "{shown}");
+        assert!(shown.contains("<redacted>"));
     }
 
     #[test]
