@@ -120,6 +120,8 @@ pub async fn serve<S: Store>(
                         continue;
                     }
                 };
+                // Responses are small and complete: send them at once.
+                let _ = stream.set_nodelay(true);
                 // `app` is a `&'static`: no reference count is touched per request, so the two
                 // cores never contend for one cache line.
                 let service = service_fn(move |req| serve_request(app, req, remote));
