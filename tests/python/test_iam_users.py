@@ -1047,7 +1047,7 @@ def test_session_credentials_without_mfa_cannot_call_iam(server, admin_iam, sess
     ("attach_user_policy", {"UserName": "admin",
                             "PolicyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}),
     ("create_login_profile", {"UserName": "admin", "Password": "Secret-Passw0rd!"}),
-    ("list_mfa_devices", {}),
+    ("create_virtual_mfa_device", {"VirtualMFADeviceName": "d"}),
 ])
 def test_unimplemented_actions(admin_iam, operation, kwargs):
     action = admin_iam.meta.method_to_api_mapping[operation]

@@ -68,6 +68,11 @@ actions!(
     UpdateRole,
     UpdateAssumeRolePolicy,
     ListInstanceProfilesForRole,
+    UpdateRoleDescription,
+    ListGroupsForUser,
+    ListAttachedUserPolicies,
+    ListAttachedRolePolicies,
+    ListMFADevices,
     TagRole,
     UntagRole,
     ListRoleTags,
@@ -307,10 +312,21 @@ pub enum Request {
         /// The new trust policy.
         policy_document: String,
     },
-    /// `ListInstanceProfilesForRole`: instance profiles do not exist here, so always empty.
-    ListInstanceProfilesForRole {
+    /// `UpdateRoleDescription`.
+    UpdateRoleDescription {
         /// Which role.
         role_name: String,
+        /// The new description.
+        description: String,
+    },
+    /// Listings of things this server does not have yet (instance profiles, groups, managed
+    /// policy attachments, MFA devices), which are therefore always empty: clients such as
+    /// Terraform read them on every refresh.
+    EmptyListing {
+        /// Which listing.
+        action: Action,
+        /// Whose; `None` for the caller (`ListMFADevices` without a user name).
+        owner: Option<Owner>,
     },
 }
 
@@ -693,10 +709,40 @@ pub fn decode(action: Action, params: &Params<'_>) -> Result<Request, ApiError> 
             role_name: r.role(),
             policy_document: r.policy_document("PolicyDocument", "policyDocument"),
         },
-        Action::ListInstanceProfilesForRole => {
+        Action::UpdateRoleDescription => {
             let role_name = r.role();
+            let description = r.description().unwrap_or_else(|| {
+                r.v.missing("description");
+                String::new()
+            });
+            Request::UpdateRoleDescription {
+                role_name,
+                description,
+            }
+        }
+        Action::ListInstanceProfilesForRole | Action::ListAttachedRolePolicies => {
+            let owner = r.owner(OwnerKind::Role);
             r.page();
-            Request::ListInstanceProfilesForRole { role_name }
+            Request::EmptyListing {
+                action,
+                owner: Some(owner),
+            }
+        }
+        Action::ListGroupsForUser | Action::ListAttachedUserPolicies => {
+            let owner = r.owner(OwnerKind::User);
+            r.page();
+            Request::EmptyListing {
+                action,
+                owner: Some(owner),
+            }
+        }
+        Action::ListMFADevices => {
+            let owner = r.optional_user().map(|name| Owner {
+                kind: OwnerKind::User,
+                name,
+            });
+            r.page();
+            Request::EmptyListing { action, owner }
         }
     };
     r.v.finish()?;
@@ -797,8 +843,8 @@ pub enum Response {
     },
     /// `ListUserPolicies`, `ListRolePolicies`.
     PolicyNames(Action, Vec<String>, More),
-    /// `ListInstanceProfilesForRole`: always empty.
-    NoInstanceProfiles,
+    /// An always-empty listing (see [`Request::EmptyListing`]).
+    EmptyList(Action),
 }
 
 /// Percent-encodes a policy document as IAM returns them: every byte but `A–Z a–z 0–9 - _ . ~`.
@@ -893,7 +939,7 @@ impl Response {
             Self::Roles(..) => Action::ListRoles,
             Self::NewAccessKey(..) => Action::CreateAccessKey,
             Self::AccessKeys(..) => Action::ListAccessKeys,
-            Self::NoInstanceProfiles => Action::ListInstanceProfilesForRole,
+            Self::EmptyList(a) => *a,
         }
     }
 
@@ -949,9 +995,17 @@ impl Response {
                 w.close("PolicyNames");
                 write_more(w, more);
             }
-            Self::NoInstanceProfiles => {
-                w.open("InstanceProfiles");
-                w.close("InstanceProfiles");
+            Self::EmptyList(action) => {
+                let element = match action {
+                    Action::ListGroupsForUser => "Groups",
+                    Action::ListAttachedUserPolicies | Action::ListAttachedRolePolicies => {
+                        "AttachedPolicies"
+                    }
+                    Action::ListMFADevices => "MFADevices",
+                    _ => "InstanceProfiles",
+                };
+                w.open(element);
+                w.close(element);
                 write_more(w, &More::default());
             }
         }

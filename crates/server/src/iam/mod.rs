@@ -206,8 +206,14 @@ pub fn plan(request: Request, caller: &Caller, snapshot: &Snapshot) -> Result<Pl
         | Request::DeleteRole { role_name }
         | Request::UpdateRole { role_name, .. }
         | Request::UpdateAssumeRolePolicy { role_name, .. }
-        | Request::ListInstanceProfilesForRole { role_name } => {
+        | Request::UpdateRoleDescription { role_name, .. } => {
             role_arn(snapshot, caller, "/", role_name)
+        }
+        Request::EmptyListing {
+            owner: Some(owner), ..
+        } => owner_arn(snapshot, caller, owner),
+        Request::EmptyListing { owner: None, .. } => {
+            user_arn(snapshot, caller, "/", &target_name(caller, None)?)
         }
         Request::Tag { owner, .. }
         | Request::Untag { owner, .. }
@@ -251,7 +257,8 @@ fn action_of(r: &Request) -> Action {
         Request::ListRoles { .. } => Action::ListRoles,
         Request::UpdateRole { .. } => Action::UpdateRole,
         Request::UpdateAssumeRolePolicy { .. } => Action::UpdateAssumeRolePolicy,
-        Request::ListInstanceProfilesForRole { .. } => Action::ListInstanceProfilesForRole,
+        Request::UpdateRoleDescription { .. } => Action::UpdateRoleDescription,
+        Request::EmptyListing { action, .. } => *action,
         Request::Tag { owner, .. } => by_owner(owner, Action::TagUser, Action::TagRole),
         Request::Untag { owner, .. } => by_owner(owner, Action::UntagUser, Action::UntagRole),
         Request::ListTags { owner, .. } => {
@@ -462,9 +469,21 @@ pub async fn execute<S: Store>(
             role_name,
             policy_document,
         } => roles::update_trust(&ctx, role_name, policy_document).await,
-        Request::ListInstanceProfilesForRole { role_name } => {
-            ctx.role(role_name)?;
-            Ok(Response::NoInstanceProfiles)
+        Request::UpdateRoleDescription {
+            role_name,
+            description,
+        } => roles::update_description(&ctx, role_name, description).await,
+        Request::EmptyListing { action, owner } => {
+            // The listing is empty, but its owner must exist.
+            match owner {
+                Some(owner) => {
+                    ctx.entity(owner)?;
+                }
+                None => {
+                    ctx.user(&target_name(caller, None)?)?;
+                }
+            }
+            Ok(Response::EmptyList(*action))
         }
         Request::Tag { owner, tags } => tags::tag(&ctx, owner, tags).await,
         Request::Untag { owner, tag_keys } => tags::untag(&ctx, owner, tag_keys).await,

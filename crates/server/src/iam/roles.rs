@@ -183,3 +183,26 @@ pub(super) async fn update_trust<S: Store>(
     .await?;
     Ok(Response::Empty(Action::UpdateAssumeRolePolicy))
 }
+
+pub(super) async fn update_description<S: Store>(
+    ctx: &Ctx<'_, S>,
+    name: &str,
+    description: &str,
+) -> Result<Response, IamError> {
+    let role = ctx.role(name)?;
+    ctx.write(&[Write::UpdateRole {
+        unique_id: role.unique_id.clone(),
+        description: Some(description.to_owned()),
+        max_session_duration: role.max_session_duration,
+        trust_policy: role.trust_document.clone(),
+    }])
+    .await?;
+    let snapshot = ctx.app.snapshot.load();
+    let updated = snapshot
+        .role(&role.unique_id)
+        .ok_or_else(|| IamError::NoSuchRole(name.to_owned()))?;
+    Ok(Response::Role(
+        Action::UpdateRoleDescription,
+        view(updated, true),
+    ))
+}
