@@ -3,7 +3,11 @@
 /// Appends `text` escaped for element content and attribute values (`& < > " '`).
 pub fn escape_into(out: &mut String, text: &str) {
     let mut rest = text;
-    while let Some(i) = rest.find(['&', '<', '>', '"', '\'']) {
+    // Byte scan: the five characters are ASCII, so no UTF-8 boundary is ever split.
+    while let Some(i) = rest
+        .bytes()
+        .position(|b| matches!(b, b'&' | b'<' | b'>' | b'"' | b'\''))
+    {
         let (plain, tail) = rest.split_at(i);
         out.push_str(plain);
         let mut chars = tail.chars();
