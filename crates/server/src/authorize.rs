@@ -1,8 +1,7 @@
 //! Authorization: each request declares what it needs as data ([`Requirement`]); this module
 //! checks it once, before the action runs (STYLE.md #3), and only it can make an [`Authorized`].
 
-use crate::principal::{Caller, Credential, Identity};
-use crate::principal::{RequestEnv, federated_user_arn};
+use crate::principal::{Caller, Credential, Identity, RequestEnv, federated_user_arn};
 use tessera_policy::{Decision, Missing, Source};
 use tessera_proto::sts::Request;
 
@@ -21,7 +20,7 @@ pub enum CallerRule {
     NoUserSessionsWithoutMfa(&'static str),
 }
 
-/// What a request needs: a caller rule, and optionally an IAM permission on a resource.
+/// What a request needs: a caller rule, and the IAM permissions (action on resource) it uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Requirement {
     /// Who may call at all.
