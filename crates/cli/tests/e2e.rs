@@ -380,6 +380,26 @@ fn form(pairs: &[(&str, &str)]) -> String {
         .join("&")
 }
 
+/// Creates a role whose trust policy names `principal` (an ARN or account id) for
+/// `sts:AssumeRole`; returns its ARN.
+fn create_role(server: &Server, admin: &Creds, name: &str, principal: &str) -> String {
+    let trust = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"{principal}"}},"Action":"sts:AssumeRole"}}]}}"#
+    );
+    let (status, body) = server.call_service(
+        admin,
+        "iam",
+        &form(&[
+            ("Action", "CreateRole"),
+            ("Version", "2010-05-08"),
+            ("RoleName", name),
+            ("AssumeRolePolicyDocument", &trust),
+        ]),
+    );
+    assert_eq!(status, 200, "{body}");
+    element(&body, "Arn").to_owned()
+}
+
 #[test]
 fn revoke_sessions_denies_older_sessions_only() {
     let tmp = tempfile::tempdir().unwrap();
@@ -387,21 +407,7 @@ fn revoke_sessions_denies_older_sessions_only() {
     let admin = server.admin();
     let (_, who) = server.call(&admin, WHO);
     let admin_arn = element(&who, "Arn").to_owned();
-    let trust = format!(
-        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"{admin_arn}"}},"Action":"sts:AssumeRole"}}]}}"#
-    );
-    let (status, body) = server.call_service(
-        &admin,
-        "iam",
-        &form(&[
-            ("Action", "CreateRole"),
-            ("Version", "2010-05-08"),
-            ("RoleName", "Deploy"),
-            ("AssumeRolePolicyDocument", &trust),
-        ]),
-    );
-    assert_eq!(status, 200, "{body}");
-    let role_arn = element(&body, "Arn").to_owned();
+    let role_arn = create_role(&server, &admin, "Deploy", &admin_arn);
     let allow = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetRole","Resource":"*"}]}"#;
     let (status, body) = server.call_service(
         &admin,
@@ -502,21 +508,7 @@ fn the_account_root_has_its_own_rules() {
     let (_, who) = server.call(&admin, WHO);
     let account = element(&who, "Account").to_owned();
     let admin_arn = element(&who, "Arn").to_owned();
-    let trust = format!(
-        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"{account}"}},"Action":"sts:AssumeRole"}}]}}"#
-    );
-    let (status, body) = server.call_service(
-        &admin,
-        "iam",
-        &form(&[
-            ("Action", "CreateRole"),
-            ("Version", "2010-05-08"),
-            ("RoleName", "R"),
-            ("AssumeRolePolicyDocument", &trust),
-        ]),
-    );
-    assert_eq!(status, 200, "{body}");
-    let role_arn = element(&body, "Arn").to_owned();
+    let role_arn = create_role(&server, &admin, "R", &account);
     server.stop();
 
     let create = || {

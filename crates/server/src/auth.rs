@@ -2,7 +2,7 @@
 //! [`Caller`].
 
 use crate::keyring::KeyRing;
-use crate::principal::{Caller, Credential, Identity};
+use crate::principal::{Caller, Credential, Identity, SessionData};
 use crate::snapshot::{KeyOwner, Snapshot};
 use crate::tokens::{self, SessionPrincipal, TokenError};
 use tessera_proto::{AccessKeyId, AccountId, KeyKind};
@@ -90,6 +90,7 @@ fn resolve_and_verify(
                 identity,
                 credential,
                 region: claim.scope.region.clone(),
+                session: SessionData::default(),
             })
         }
         KeyKind::Temporary => {
@@ -149,6 +150,7 @@ fn resolve_and_verify(
             claim.verify_with(req, &key)?;
             Ok(Caller {
                 identity,
+                session: SessionData::open(&claims),
                 credential: Credential::Session(claims),
                 region: claim.scope.region.clone(),
             })

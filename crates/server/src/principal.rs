@@ -86,6 +86,30 @@ pub struct Caller {
     pub credential: Credential,
     /// The region the request was signed for (`aws:RequestedRegion`).
     pub region: String,
+    /// The session's packed tags and policies, unpacked and parsed once per request.
+    pub session: SessionData,
+}
+
+/// A session's packed section, opened once when the caller is authenticated.
+#[derive(Debug, Default)]
+pub struct SessionData {
+    /// Session tags and policy texts.
+    pub packed: PackedSession,
+    /// The inline session policy, parsed (validated when the session was minted).
+    pub policies: Vec<Policy>,
+}
+
+impl SessionData {
+    /// Opens the packed section of a session's claims.
+    pub fn open(claims: &SessionClaims) -> Self {
+        let packed = unpack(&claims.packed).unwrap_or_default();
+        let policies = packed
+            .policy
+            .iter()
+            .filter_map(|p| Policy::parse(p, PolicyKind::Identity).ok())
+            .collect();
+        Self { packed, policies }
+    }
 }
 
 impl Caller {
@@ -216,11 +240,8 @@ impl Caller {
     }
 
     /// The session's packed policies and tags (empty for long-term credentials).
-    pub fn packed(&self) -> PackedSession {
-        match &self.credential {
-            Credential::Session(claims) => unpack(&claims.packed).unwrap_or_default(),
-            Credential::LongTerm { .. } => PackedSession::default(),
-        }
+    pub fn packed(&self) -> &PackedSession {
+        &self.session.packed
     }
 
     /// `aws:PrincipalTag/*`: the user's or role's tags, overridden by the session's tags, keys
@@ -234,9 +255,9 @@ impl Caller {
                 parent.as_ref().map(|u| u.tags.clone()).unwrap_or_default()
             }
         };
-        for (key, value, _) in self.packed().tags {
-            tags.retain(|(k, _)| !k.eq_ignore_ascii_case(&key));
-            tags.push((key, value));
+        for (key, value, _) in &self.packed().tags {
+            tags.retain(|(k, _)| !k.eq_ignore_ascii_case(key));
+            tags.push((key.clone(), value.clone()));
         }
         tags
     }
@@ -272,11 +293,7 @@ impl Caller {
     ) -> Decision {
         let principal = self.policy_principal(env.partition);
         let packed = self.packed();
-        let session: Vec<Policy> = packed
-            .policy
-            .iter()
-            .filter_map(|p| Policy::parse(p, PolicyKind::Identity).ok())
-            .collect();
+        let session = &self.session.policies;
         let has_session_policy = packed.policy.is_some() || !packed.policy_arns.is_empty();
         let identity: Vec<&Policy> = match &self.identity {
             Identity::Root(_) => Vec::new(),

@@ -38,8 +38,9 @@ fn session_tags(caller: &Caller, req: &AssumeRole) -> Result<Vec<(String, String
     let inherited: Vec<(String, String, bool)> = caller
         .packed()
         .tags
-        .into_iter()
+        .iter()
         .filter(|(_, _, transitive)| *transitive)
+        .cloned()
         .collect();
     let mut out = inherited.clone();
     for (key, value) in &req.tags {
