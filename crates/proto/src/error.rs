@@ -48,6 +48,14 @@ pub enum ErrorCode {
     InternalFailure,
     /// The server is shutting down or overloaded.
     ServiceUnavailable,
+    /// STS: the web identity token is not acceptable (format, signature, issuer, audience, claims).
+    InvalidIdentityToken,
+    /// STS: the web identity token has expired (or was issued too long ago).
+    ExpiredTokenException,
+    /// STS: the identity provider could not be reached (discovery or JWKS).
+    IdpCommunicationError,
+    /// STS: the identity provider rejected the claim.
+    IdpRejectedClaim,
 }
 
 /// Who is at fault, as the envelope's `Type` says.
@@ -84,6 +92,10 @@ impl ErrorCode {
             Self::PackedPolicyTooLarge => "PackedPolicyTooLarge",
             Self::InternalFailure => "InternalFailure",
             Self::ServiceUnavailable => "ServiceUnavailable",
+            Self::InvalidIdentityToken => "InvalidIdentityToken",
+            Self::ExpiredTokenException => "ExpiredTokenException",
+            Self::IdpCommunicationError => "IDPCommunicationError",
+            Self::IdpRejectedClaim => "IDPRejectedClaim",
         }
     }
 
@@ -94,14 +106,18 @@ impl ErrorCode {
             | Self::InvalidClientTokenId
             | Self::SignatureDoesNotMatch
             | Self::ExpiredToken
-            | Self::AccessDenied => 403,
+            | Self::AccessDenied
+            | Self::IdpRejectedClaim => 403,
             Self::IncompleteSignature
             | Self::ValidationError
             | Self::InvalidAction
             | Self::MissingAction
             | Self::MalformedPolicyDocument
             | Self::InvalidInput
-            | Self::PackedPolicyTooLarge => 400,
+            | Self::PackedPolicyTooLarge
+            | Self::InvalidIdentityToken
+            | Self::ExpiredTokenException
+            | Self::IdpCommunicationError => 400,
             Self::NoSuchEntity => 404,
             Self::EntityAlreadyExists | Self::LimitExceeded | Self::DeleteConflict => 409,
             Self::MalformedQueryString => 404,

@@ -80,6 +80,16 @@ actions!(
     GetRolePolicy,
     DeleteRolePolicy,
     ListRolePolicies,
+    CreateOpenIDConnectProvider,
+    GetOpenIDConnectProvider,
+    DeleteOpenIDConnectProvider,
+    ListOpenIDConnectProviders,
+    AddClientIDToOpenIDConnectProvider,
+    RemoveClientIDFromOpenIDConnectProvider,
+    UpdateOpenIDConnectProviderThumbprint,
+    TagOpenIDConnectProvider,
+    UntagOpenIDConnectProvider,
+    ListOpenIDConnectProviderTags,
 );
 
 /// The kinds of identity that carry tags and inline policies.
@@ -89,6 +99,8 @@ pub enum OwnerKind {
     User,
     /// An IAM role (`RoleName`).
     Role,
+    /// An OpenID Connect provider (`OpenIDConnectProviderArn`): named by its ARN.
+    OidcProvider,
 }
 
 /// The user or role a tag or inline-policy action applies to.
@@ -106,6 +118,7 @@ impl OwnerKind {
         match self {
             Self::User => "UserName",
             Self::Role => "RoleName",
+            Self::OidcProvider => "OpenIDConnectProviderArn",
         }
     }
 
@@ -113,6 +126,7 @@ impl OwnerKind {
         match self {
             Self::User => "userName",
             Self::Role => "roleName",
+            Self::OidcProvider => "openIDConnectProviderArn",
         }
     }
 
@@ -120,6 +134,7 @@ impl OwnerKind {
         match self {
             Self::User => 128,
             Self::Role => 64,
+            Self::OidcProvider => 2048,
         }
     }
 }
@@ -319,6 +334,42 @@ pub enum Request {
         /// The new description.
         description: String,
     },
+    /// `CreateOpenIDConnectProvider`.
+    CreateOidcProvider {
+        /// `https://host[:port][/path]`, as given (checked by the action).
+        url: String,
+        /// Audiences.
+        client_ids: Vec<String>,
+        /// SHA-1 thumbprints of the IdP's top CA certificate (40 characters each).
+        thumbprints: Vec<String>,
+        /// Initial tags.
+        tags: Vec<Tag>,
+    },
+    /// `GetOpenIDConnectProvider`, `DeleteOpenIDConnectProvider`.
+    OidcProvider {
+        /// Which action.
+        action: Action,
+        /// The provider's ARN, as given.
+        arn: String,
+    },
+    /// `ListOpenIDConnectProviders`.
+    ListOidcProviders,
+    /// `AddClientIDToOpenIDConnectProvider`, `RemoveClientIDFromOpenIDConnectProvider`.
+    OidcClientId {
+        /// Add (`true`) or remove.
+        add: bool,
+        /// The provider's ARN, as given.
+        arn: String,
+        /// The audience.
+        client_id: String,
+    },
+    /// `UpdateOpenIDConnectProviderThumbprint`: replaces the whole list.
+    UpdateOidcThumbprints {
+        /// The provider's ARN, as given.
+        arn: String,
+        /// The new list.
+        thumbprints: Vec<String>,
+    },
     /// Listings of things this server does not have yet (instance profiles, groups, managed
     /// policy attachments, MFA devices), which are therefore always empty: clients such as
     /// Terraform read them on every refresh.
@@ -373,8 +424,65 @@ impl<'a> Reader<'_, 'a> {
     }
 
     fn owner(&mut self, kind: OwnerKind) -> Owner {
-        let name = self.required_name(kind.element(), kind.path(), kind.max_len());
+        let name = match kind {
+            OwnerKind::User | OwnerKind::Role => {
+                self.required_name(kind.element(), kind.path(), kind.max_len())
+            }
+            OwnerKind::OidcProvider => self.arn(kind.element(), kind.path()),
+        };
         Owner { kind, name }
+    }
+
+    /// A required ARN parameter (20–2048 characters; its shape is checked by the action).
+    fn arn(&mut self, param: &str, path: &str) -> String {
+        match self.params.get(param) {
+            Some(a) => {
+                self.v.length(a, path, 20, 2048);
+                a.to_owned()
+            }
+            None => {
+                self.v.missing(path);
+                String::new()
+            }
+        }
+    }
+
+    fn client_id(&mut self) -> String {
+        match self.params.get("ClientID") {
+            Some(c) => {
+                self.v.length(c, "clientID", 1, 255);
+                c.to_owned()
+            }
+            None => {
+                self.v.missing("clientID");
+                String::new()
+            }
+        }
+    }
+
+    /// A `member.N` list of strings, each `min..=max` characters long.
+    fn string_list(
+        &mut self,
+        param: &str,
+        path: &str,
+        (min, max): (usize, usize),
+        required: bool,
+    ) -> Vec<String> {
+        match self.params.list(param) {
+            Ok(items) => {
+                if items.is_empty() && required && self.params.get(param).is_none() {
+                    self.v.missing(path);
+                }
+                for item in &items {
+                    self.v.length(item, path, min, max);
+                }
+                items.into_iter().map(str::to_owned).collect()
+            }
+            Err(bad) => {
+                self.v.push(Some(&bad), path, "be a well-formed list");
+                Vec::new()
+            }
+        }
     }
 
     fn role(&mut self) -> String {
@@ -577,6 +685,9 @@ fn owner_kind(action: Action) -> OwnerKind {
         | Action::GetRolePolicy
         | Action::DeleteRolePolicy
         | Action::ListRolePolicies => OwnerKind::Role,
+        Action::TagOpenIDConnectProvider
+        | Action::UntagOpenIDConnectProvider
+        | Action::ListOpenIDConnectProviderTags => OwnerKind::OidcProvider,
         _ => OwnerKind::User,
     }
 }
@@ -608,18 +719,22 @@ pub fn decode(action: Action, params: &Params<'_>) -> Result<Request, ApiError> 
             path_prefix: r.path_prefix(),
             page: r.page(),
         },
-        Action::TagUser | Action::TagRole => Request::Tag {
+        Action::TagUser | Action::TagRole | Action::TagOpenIDConnectProvider => Request::Tag {
             owner: r.owner(owner_kind(action)),
             tags: r.tags(true),
         },
-        Action::UntagUser | Action::UntagRole => Request::Untag {
-            owner: r.owner(owner_kind(action)),
-            tag_keys: r.tag_keys(),
-        },
-        Action::ListUserTags | Action::ListRoleTags => Request::ListTags {
-            owner: r.owner(owner_kind(action)),
-            page: r.page(),
-        },
+        Action::UntagUser | Action::UntagRole | Action::UntagOpenIDConnectProvider => {
+            Request::Untag {
+                owner: r.owner(owner_kind(action)),
+                tag_keys: r.tag_keys(),
+            }
+        }
+        Action::ListUserTags | Action::ListRoleTags | Action::ListOpenIDConnectProviderTags => {
+            Request::ListTags {
+                owner: r.owner(owner_kind(action)),
+                page: r.page(),
+            }
+        }
         Action::CreateAccessKey => Request::CreateAccessKey {
             user_name: r.optional_user(),
         },
@@ -736,6 +851,41 @@ pub fn decode(action: Action, params: &Params<'_>) -> Result<Request, ApiError> 
                 owner: Some(owner),
             }
         }
+        Action::CreateOpenIDConnectProvider => {
+            let url = match params.get("Url") {
+                Some(u) => {
+                    r.v.length(u, "url", 1, 255);
+                    u.to_owned()
+                }
+                None => {
+                    r.v.missing("url");
+                    String::new()
+                }
+            };
+            Request::CreateOidcProvider {
+                url,
+                client_ids: r.string_list("ClientIDList", "clientIDList", (1, 255), false),
+                thumbprints: r.string_list("ThumbprintList", "thumbprintList", (40, 40), false),
+                tags: r.tags(false),
+            }
+        }
+        Action::GetOpenIDConnectProvider | Action::DeleteOpenIDConnectProvider => {
+            Request::OidcProvider {
+                action,
+                arn: r.arn("OpenIDConnectProviderArn", "openIDConnectProviderArn"),
+            }
+        }
+        Action::ListOpenIDConnectProviders => Request::ListOidcProviders,
+        Action::AddClientIDToOpenIDConnectProvider
+        | Action::RemoveClientIDFromOpenIDConnectProvider => Request::OidcClientId {
+            add: action == Action::AddClientIDToOpenIDConnectProvider,
+            arn: r.arn("OpenIDConnectProviderArn", "openIDConnectProviderArn"),
+            client_id: r.client_id(),
+        },
+        Action::UpdateOpenIDConnectProviderThumbprint => Request::UpdateOidcThumbprints {
+            arn: r.arn("OpenIDConnectProviderArn", "openIDConnectProviderArn"),
+            thumbprints: r.string_list("ThumbprintList", "thumbprintList", (40, 40), true),
+        },
         Action::ListMFADevices => {
             let owner = r.optional_user().map(|name| Owner {
                 kind: OwnerKind::User,
@@ -809,9 +959,35 @@ pub struct RoleView {
     pub tags: Option<Vec<Tag>>,
 }
 
+/// An OpenID Connect provider as `GetOpenIDConnectProvider` returns it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OidcProviderView {
+    /// The URL without its scheme.
+    pub url: String,
+    /// Audiences.
+    pub client_ids: Vec<String>,
+    /// Thumbprints.
+    pub thumbprints: Vec<String>,
+    /// Creation time.
+    pub created: OffsetDateTime,
+    /// Tags.
+    pub tags: Vec<Tag>,
+}
+
 /// A successful IAM result.
 #[derive(Clone, Debug)]
 pub enum Response {
+    /// `CreateOpenIDConnectProvider`.
+    OidcProviderCreated {
+        /// The new provider's ARN.
+        arn: String,
+        /// Its tags.
+        tags: Vec<Tag>,
+    },
+    /// `GetOpenIDConnectProvider`.
+    OidcProvider(OidcProviderView),
+    /// `ListOpenIDConnectProviders`: ARNs.
+    OidcProviders(Vec<String>),
     /// Actions without output.
     Empty(Action),
     /// Actions whose result element is present but empty (`UpdateRole`).
@@ -897,6 +1073,14 @@ fn write_role(w: &mut XmlWriter, element: &str, r: &RoleView) {
     w.close(element);
 }
 
+fn write_strings(w: &mut XmlWriter, element: &str, items: &[String]) {
+    w.open(element);
+    for item in items {
+        w.text_element("member", item);
+    }
+    w.close(element);
+}
+
 fn write_more(w: &mut XmlWriter, more: &More) {
     w.text_element(
         "IsTruncated",
@@ -940,6 +1124,9 @@ impl Response {
             Self::NewAccessKey(..) => Action::CreateAccessKey,
             Self::AccessKeys(..) => Action::ListAccessKeys,
             Self::EmptyList(a) => *a,
+            Self::OidcProviderCreated { .. } => Action::CreateOpenIDConnectProvider,
+            Self::OidcProvider(_) => Action::GetOpenIDConnectProvider,
+            Self::OidcProviders(_) => Action::ListOpenIDConnectProviders,
         }
     }
 
@@ -988,12 +1175,28 @@ impl Response {
                 w.text_element("PolicyDocument", &url_encode_policy(document));
             }
             Self::PolicyNames(_, names, more) => {
-                w.open("PolicyNames");
-                for n in names {
-                    w.text_element("member", n);
-                }
-                w.close("PolicyNames");
+                write_strings(w, "PolicyNames", names);
                 write_more(w, more);
+            }
+            Self::OidcProviderCreated { arn, tags } => {
+                w.text_element("OpenIDConnectProviderArn", arn);
+                write_tags(w, tags);
+            }
+            Self::OidcProvider(p) => {
+                w.text_element("Url", &p.url);
+                write_strings(w, "ClientIDList", &p.client_ids);
+                write_strings(w, "ThumbprintList", &p.thumbprints);
+                w.text_element("CreateDate", &format_timestamp(p.created));
+                write_tags(w, &p.tags);
+            }
+            Self::OidcProviders(arns) => {
+                w.open("OpenIDConnectProviderList");
+                for arn in arns {
+                    w.open("member");
+                    w.text_element("Arn", arn);
+                    w.close("member");
+                }
+                w.close("OpenIDConnectProviderList");
             }
             Self::EmptyList(action) => {
                 let element = match action {

@@ -280,27 +280,8 @@ fn read_session_tags(
 }
 
 fn read_assume_role(v: &mut Violations, params: &Params<'_>) -> AssumeRole {
-    let role_arn = match params.get("RoleArn") {
-        Some(a) => {
-            v.length(a, "roleArn", 20, 2048);
-            a.to_owned()
-        }
-        None => {
-            v.missing("roleArn");
-            String::new()
-        }
-    };
-    let role_session_name = match params.get("RoleSessionName") {
-        Some(n) => {
-            v.length(n, "roleSessionName", 2, 64);
-            v.pattern(n, "roleSessionName", "[\\w+=,.@-]*", is_session_name_char);
-            n.to_owned()
-        }
-        None => {
-            v.missing("roleSessionName");
-            String::new()
-        }
-    };
+    let role_arn = read_role_arn(v, params);
+    let role_session_name = read_role_session_name(v, params);
     let policy = read_policy(v, params, usize::MAX);
     let policy_arns = read_policy_arns(v, params);
     let (tags, transitive_tag_keys) = read_session_tags(v, params);
@@ -415,7 +396,111 @@ fn read_federation(v: &mut Violations, params: &Params<'_>) -> GetFederationToke
     }
 }
 
-/// A validated STS request.
+/// `AssumeRoleWithWebIdentity` parameters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AssumeRoleWithWebIdentity {
+    /// The role to assume, as given (parsed by the operation).
+    pub role_arn: String,
+    /// 2–64 `[\w+=,.@-]`.
+    pub role_session_name: String,
+    /// The OIDC ID token (4–20000 characters); a bearer secret, so never logged.
+    pub web_identity_token: String,
+    /// The OAuth 2.0 provider (`www.amazon.com`, `graph.facebook.com`), when the token is an
+    /// access token rather than an ID token.
+    pub provider_id: Option<String>,
+    /// Requested duration; default 3600.
+    pub duration: Option<DurationSeconds<900, 43_200>>,
+    /// Inline session policy (1–2048 characters).
+    pub policy: Option<String>,
+    /// Managed session policy ARNs.
+    pub policy_arns: Vec<String>,
+}
+
+fn read_role_arn(v: &mut Violations, params: &Params<'_>) -> String {
+    match params.get("RoleArn") {
+        Some(a) => {
+            v.length(a, "roleArn", 20, 2048);
+            a.to_owned()
+        }
+        None => {
+            v.missing("roleArn");
+            String::new()
+        }
+    }
+}
+
+fn read_role_session_name(v: &mut Violations, params: &Params<'_>) -> String {
+    match params.get("RoleSessionName") {
+        Some(n) => {
+            v.length(n, "roleSessionName", 2, 64);
+            v.pattern(n, "roleSessionName", "[\\w+=,.@-]*", is_session_name_char);
+            n.to_owned()
+        }
+        None => {
+            v.missing("roleSessionName");
+            String::new()
+        }
+    }
+}
+
+fn read_web_identity(v: &mut Violations, params: &Params<'_>) -> AssumeRoleWithWebIdentity {
+    let role_arn = read_role_arn(v, params);
+    let role_session_name = read_role_session_name(v, params);
+    let web_identity_token = match params.get("WebIdentityToken") {
+        Some(t) => {
+            // The token is a secret: a violation names its length, never its value.
+            if !(4..=20_000).contains(&t.chars().count()) {
+                v.push(None, "webIdentityToken", "have length between 4 and 20000");
+            }
+            t.to_owned()
+        }
+        None => {
+            v.missing("webIdentityToken");
+            String::new()
+        }
+    };
+    let provider_id = params.get("ProviderId").map(|p| {
+        v.length(p, "providerId", 4, 2048);
+        p.to_owned()
+    });
+    AssumeRoleWithWebIdentity {
+        role_arn,
+        role_session_name,
+        web_identity_token,
+        provider_id,
+        duration: DurationSeconds::read(v, params, "DurationSeconds", "durationSeconds"),
+        policy: read_policy(v, params, 2048),
+        policy_arns: read_policy_arns(v, params),
+    }
+}
+
+/// A validated request of an unsigned STS action: its token or assertion is the credential.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Unsigned {
+    /// `AssumeRoleWithWebIdentity`.
+    WebIdentity(Box<AssumeRoleWithWebIdentity>),
+}
+
+/// Decodes and validates the parameters of an action that needs no signature
+/// ([`Action::needs_signature`] is false); the others give `NotImplemented` until they exist.
+pub fn decode_unsigned(action: Action, params: &Params) -> Result<Unsigned, ApiError> {
+    let mut v = Violations::new();
+    let request = match action {
+        Action::AssumeRoleWithWebIdentity => {
+            Unsigned::WebIdentity(Box::new(read_web_identity(&mut v, params)))
+        }
+        other => {
+            return Err(ApiError::new(
+                ErrorCode::NotImplemented,
+                format!("{} is not implemented by this server yet.", other.name()),
+            ));
+        }
+    };
+    v.finish()?;
+    Ok(request)
+}
+
+/// A validated request of a signed STS action.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Request {
     /// `GetFederationToken`.
@@ -509,21 +594,36 @@ pub struct Credentials {
     pub expiration: OffsetDateTime,
 }
 
+/// What every action that starts a role session returns.
+#[derive(Clone, Debug)]
+pub struct RoleSessionOut {
+    /// The session's credentials.
+    pub credentials: Credentials,
+    /// `<role id>:<session name>`.
+    pub assumed_role_id: String,
+    /// `arn:…:sts::<account>:assumed-role/<role>/<session>`.
+    pub arn: String,
+    /// Percentage of the packed limit, when session policies or tags were packed.
+    pub packed_policy_size: Option<usize>,
+    /// The session's source identity.
+    pub source_identity: Option<String>,
+}
+
 /// A successful STS result.
 #[derive(Clone, Debug)]
 pub enum Response {
     /// `AssumeRole`.
-    AssumedRole {
-        /// The session's credentials.
-        credentials: Credentials,
-        /// `<role id>:<session name>`.
-        assumed_role_id: String,
-        /// `arn:…:sts::<account>:assumed-role/<role>/<session>`.
-        arn: String,
-        /// Percentage of the packed limit, when session policies or tags were packed.
-        packed_policy_size: Option<usize>,
-        /// The session's source identity.
-        source_identity: Option<String>,
+    AssumedRole(Box<RoleSessionOut>),
+    /// `AssumeRoleWithWebIdentity`.
+    WebIdentity {
+        /// What every role session returns.
+        session: Box<RoleSessionOut>,
+        /// The token's `sub`.
+        subject: String,
+        /// The matched client id.
+        audience: String,
+        /// The IAM OIDC provider's ARN.
+        provider: String,
     },
     /// `GetCallerIdentity`.
     CallerIdentity {
@@ -573,10 +673,25 @@ fn write_credentials(w: &mut XmlWriter, c: &Credentials) {
     w.close("Credentials");
 }
 
+/// `AssumedRoleUser`, `PackedPolicySize` and `SourceIdentity` of a role session.
+fn write_role_session(w: &mut XmlWriter, s: &RoleSessionOut) {
+    w.open("AssumedRoleUser");
+    w.text_element("AssumedRoleId", &s.assumed_role_id);
+    w.text_element("Arn", &s.arn);
+    w.close("AssumedRoleUser");
+    if let Some(size) = s.packed_policy_size {
+        w.text_element("PackedPolicySize", &size.to_string());
+    }
+    if let Some(si) = &s.source_identity {
+        w.text_element("SourceIdentity", si);
+    }
+}
+
 impl Response {
     fn action(&self) -> Action {
         match self {
-            Self::AssumedRole { .. } => Action::AssumeRole,
+            Self::AssumedRole(_) => Action::AssumeRole,
+            Self::WebIdentity { .. } => Action::AssumeRoleWithWebIdentity,
             Self::CallerIdentity { .. } => Action::GetCallerIdentity,
             Self::SessionToken(_) => Action::GetSessionToken,
             Self::FederationToken { .. } => Action::GetFederationToken,
@@ -617,24 +732,21 @@ impl Response {
                         w.text_element("PackedPolicySize", &size.to_string());
                     }
                 }
-                Self::AssumedRole {
-                    credentials,
-                    assumed_role_id,
-                    arn,
-                    packed_policy_size,
-                    source_identity,
+                Self::AssumedRole(session) => {
+                    write_credentials(w, &session.credentials);
+                    write_role_session(w, session);
+                }
+                Self::WebIdentity {
+                    session,
+                    subject,
+                    audience,
+                    provider,
                 } => {
-                    write_credentials(w, credentials);
-                    w.open("AssumedRoleUser");
-                    w.text_element("AssumedRoleId", assumed_role_id);
-                    w.text_element("Arn", arn);
-                    w.close("AssumedRoleUser");
-                    if let Some(size) = packed_policy_size {
-                        w.text_element("PackedPolicySize", &size.to_string());
-                    }
-                    if let Some(si) = source_identity {
-                        w.text_element("SourceIdentity", si);
-                    }
+                    write_credentials(w, &session.credentials);
+                    w.text_element("SubjectFromWebIdentityToken", subject);
+                    write_role_session(w, session);
+                    w.text_element("Provider", provider);
+                    w.text_element("Audience", audience);
                 }
                 Self::AccessKeyInfo { account } => w.text_element("Account", &account.to_string()),
             },

@@ -151,7 +151,7 @@ fn resolve_and_verify(
             Ok(Caller {
                 identity,
                 session: SessionData::open(&claims),
-                credential: Credential::Session(claims),
+                credential: Credential::Session(Box::new(claims)),
                 region: claim.scope.region.clone(),
             })
         }

@@ -28,6 +28,45 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Fixed, documented test credentials on first start. Never for real use.
     pub dev: bool,
+    /// Web identity federation.
+    pub oidc: OidcConfig,
+}
+
+/// How OpenID Connect issuers are reached and their tokens judged.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct OidcConfig {
+    /// PEM file of extra CA certificates trusted for discovery and JWKS fetches, besides the
+    /// system's roots.
+    pub ca_bundle: Option<PathBuf>,
+    /// Accept `http://` issuers. For local development only: keys fetched in clear text can be
+    /// replaced by anyone on the path.
+    pub insecure_http: bool,
+    /// Least time between two JWKS fetches of one issuer caused by unknown key ids, and the
+    /// shortest cache lifetime honoured from `Cache-Control`.
+    pub refresh_interval_secs: u64,
+    /// Cache lifetime of a JWKS whose response carries no `max-age`.
+    pub jwks_ttl_secs: u64,
+    /// Tokens issued (`iat`) longer ago than this are refused even if not expired.
+    pub max_token_age_secs: u64,
+    /// Tolerated clock difference for `nbf` and `iat`.
+    pub clock_skew_secs: u64,
+    /// Timeout of one discovery or JWKS fetch.
+    pub fetch_timeout_secs: u64,
+}
+
+impl Default for OidcConfig {
+    fn default() -> Self {
+        Self {
+            ca_bundle: None,
+            insecure_http: false,
+            refresh_interval_secs: 60,
+            jwks_ttl_secs: 3600,
+            max_token_age_secs: 86_400,
+            clock_skew_secs: 60,
+            fetch_timeout_secs: 5,
+        }
+    }
 }
 
 impl Default for Config {
@@ -43,6 +82,7 @@ impl Default for Config {
             partition: "aws".to_owned(),
             max_body_bytes: 512 * 1024,
             dev: false,
+            oidc: OidcConfig::default(),
         }
     }
 }
@@ -89,6 +129,25 @@ impl Config {
         env_parse("TESSERA_PARTITION", &mut config.partition)?;
         env_parse("TESSERA_MAX_BODY_BYTES", &mut config.max_body_bytes)?;
         env_parse("TESSERA_DEV", &mut config.dev)?;
+        let oidc = &mut config.oidc;
+        if let Ok(path) = std::env::var("TESSERA_OIDC_CA_BUNDLE") {
+            oidc.ca_bundle = Some(PathBuf::from(path));
+        }
+        env_parse("TESSERA_OIDC_INSECURE_HTTP", &mut oidc.insecure_http)?;
+        env_parse(
+            "TESSERA_OIDC_REFRESH_INTERVAL_SECS",
+            &mut oidc.refresh_interval_secs,
+        )?;
+        env_parse("TESSERA_OIDC_JWKS_TTL_SECS", &mut oidc.jwks_ttl_secs)?;
+        env_parse(
+            "TESSERA_OIDC_MAX_TOKEN_AGE_SECS",
+            &mut oidc.max_token_age_secs,
+        )?;
+        env_parse("TESSERA_OIDC_CLOCK_SKEW_SECS", &mut oidc.clock_skew_secs)?;
+        env_parse(
+            "TESSERA_OIDC_FETCH_TIMEOUT_SECS",
+            &mut oidc.fetch_timeout_secs,
+        )?;
         if let Ok(id) = std::env::var("TESSERA_ACCOUNT_ID") {
             config.account_id = Some(id);
         }
@@ -115,6 +174,16 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "max_body_bytes must be at least 262144 (a SAML assertion can be that large)"
                     .into(),
+            ));
+        }
+        if self.oidc.fetch_timeout_secs == 0 || self.oidc.fetch_timeout_secs > 60 {
+            return Err(ConfigError::Invalid(
+                "oidc.fetch_timeout_secs must be between 1 and 60".into(),
+            ));
+        }
+        if self.oidc.clock_skew_secs > 900 {
+            return Err(ConfigError::Invalid(
+                "oidc.clock_skew_secs must be at most 900".into(),
             ));
         }
         Ok(())

@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod http;
 pub mod iam;
 pub mod keyring;
+pub mod oidc;
 pub mod ops;
 pub mod pipeline;
 pub mod principal;
@@ -41,6 +42,8 @@ pub struct App<S> {
     partition: String,
     /// Serializes writers so snapshots are published in the order their writes committed.
     write_lock: tokio::sync::Mutex<()>,
+    /// Web identity federation: issuer keys and the rules tokens are judged by.
+    oidc: oidc::Federation,
 }
 
 /// Why the server could not start or a command failed.
@@ -64,6 +67,9 @@ pub enum ServerError {
     /// A cipher failure.
     #[error(transparent)]
     Crypto(#[from] crypto::CryptoError),
+    /// The trust roots for identity providers could not be loaded.
+    #[error(transparent)]
+    OidcRoots(#[from] oidc::RootsError),
     /// File system or network.
     #[error("{0}: {1}")]
     Io(String, std::io::Error),
@@ -110,6 +116,13 @@ async fn open_store(config: &Config) -> Result<(DataDir, MasterKey, SqliteStore)
     let master = MasterKey::load_or_create(env_key.as_deref(), &dir.master_key())?;
     let store = SqliteStore::open(&dir.store()).await?;
     Ok((dir, master, store))
+}
+
+impl<S> App<S> {
+    /// Whether `http://` issuers are accepted (development only).
+    pub fn oidc_insecure_http(&self) -> bool {
+        self.oidc.insecure_http()
+    }
 }
 
 impl<S: Store> App<S> {
@@ -182,6 +195,7 @@ pub async fn run(
         max_body_bytes: config.max_body_bytes,
         partition: config.partition.clone(),
         write_lock: tokio::sync::Mutex::new(()),
+        oidc: oidc::Federation::new(&config.oidc)?,
     }));
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

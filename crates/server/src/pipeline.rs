@@ -6,7 +6,7 @@ use crate::App;
 use crate::audit::AuditRecord;
 use crate::auth::{AuthContext, authenticate};
 use crate::authorize::authorize;
-use crate::ops::{OpContext, execute};
+use crate::ops::{OpContext, execute, execute_unsigned};
 use crate::principal::{Caller, RequestEnv};
 use crate::store::Store;
 use tessera_proto::query::Params;
@@ -138,22 +138,21 @@ async fn run<S: Store>(
     };
     match decoded.api {
         Api::Sts(action) => {
-            let request = sts::decode(action, &decoded.params)?;
-            // Every STS action implemented so far is signed; the federation actions, whose
-            // token or assertion is the credential, are refused by `decode` until they exist.
-            let caller = caller.ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::NotImplemented,
-                    "Unsigned actions are not implemented by this server yet.",
-                )
-            })?;
-            let authorized = authorize(caller, request, &env)?;
             let ctx = OpContext {
                 snapshot: &snapshot,
                 ring: &ring,
                 now,
                 env: &env,
             };
+            let Some(caller) = caller else {
+                // Unsigned actions: any signature sent along is ignored, as AWS does.
+                let request = sts::decode_unsigned(action, &decoded.params)?;
+                return Ok(Outcome::Sts(
+                    execute_unsigned(&app.oidc, &request, &ctx).await?,
+                ));
+            };
+            let request = sts::decode(action, &decoded.params)?;
+            let authorized = authorize(caller, request, &env)?;
             Ok(Outcome::Sts(execute(authorized, &ctx)?))
         }
         Api::Iam(action) => {

@@ -2,7 +2,7 @@
 
 use crate::snapshot::{Role, User};
 use crate::tokens::SessionClaims;
-use crate::tokens::{Origin, PackedSession, unpack};
+use crate::tokens::{Federated, Origin, PackedSession, unpack};
 use std::sync::Arc;
 use tessera_policy::{
     Context, Decision, Policies, Policy, PolicyKind, Principal, PrincipalKind,
@@ -19,6 +19,21 @@ pub struct RequestEnv<'a> {
     pub now: OffsetDateTime,
     /// Client address.
     pub source_ip: &'a str,
+}
+
+impl RequestEnv<'_> {
+    /// The condition keys of the request itself, present whoever calls (spec §3.0.10).
+    pub fn global_context(&self) -> Context {
+        let mut c = Context::new();
+        c.set("aws:SourceIp", self.source_ip);
+        c.set("aws:SecureTransport", "false");
+        c.set(
+            "aws:CurrentTime",
+            tessera_proto::sts::format_timestamp(self.now),
+        );
+        c.set("aws:EpochTime", self.now.unix_timestamp().to_string());
+        c
+    }
 }
 
 /// The identity behind the credentials.
@@ -74,7 +89,7 @@ pub enum Credential {
         access_key_id: String,
     },
     /// Temporary credentials; the claims come from the verified session token.
-    Session(SessionClaims),
+    Session(Box<SessionClaims>),
 }
 
 /// A caller whose signature has been verified. Only the authentication stage makes one.
@@ -184,7 +199,7 @@ impl Caller {
 
     /// The global condition keys of a request by this caller (spec §3.0.10, §4.5).
     pub fn context(&self, env: &RequestEnv<'_>) -> Context {
-        let mut c = Context::new();
+        let mut c = env.global_context();
         let (principal_type, username, principal_arn) = match &self.identity {
             Identity::Root(_) => ("Account", None, self.arn(env.partition)),
             Identity::User(u) => ("User", Some(u.name.as_str()), u.arn.to_string()),
@@ -202,14 +217,13 @@ impl Caller {
             c.set(&format!("aws:PrincipalTag/{key}"), value);
         }
         c.set("aws:PrincipalAccount", self.account().to_string());
-        c.set("aws:SourceIp", env.source_ip);
         c.set("aws:RequestedRegion", self.region.as_str());
-        c.set("aws:SecureTransport", "false");
-        c.set(
-            "aws:CurrentTime",
-            tessera_proto::sts::format_timestamp(env.now),
-        );
-        c.set("aws:EpochTime", env.now.unix_timestamp().to_string());
+        if let Some(f) = self.federated() {
+            c.set("aws:FederatedProvider", f.provider.as_str());
+            for (key, values) in &f.keys {
+                c.set_multi(key, values.clone());
+            }
+        }
         match &self.credential {
             Credential::LongTerm { .. } => {}
             Credential::Session(claims) => {
@@ -260,6 +274,14 @@ impl Caller {
             tags.push((key.clone(), value.clone()));
         }
         tags
+    }
+
+    /// The identity provider the caller's session came from, if federated.
+    pub fn federated(&self) -> Option<&Federated> {
+        match &self.credential {
+            Credential::LongTerm { .. } => None,
+            Credential::Session(c) => c.federated.as_deref(),
+        }
     }
 
     /// The long-term key at the root of the caller's credentials, which new sessions inherit.

@@ -4,6 +4,9 @@
 use crate::auth::AuthError;
 use crate::authorize::AuthzError;
 use crate::iam::IamError;
+use crate::oidc::WebIdentityError;
+use crate::oidc::jwks::FetchError;
+use crate::oidc::token::TokenError as IdTokenError;
 use crate::ops::OpError;
 use crate::tokens::{MintError, TokenError};
 use tessera_proto::{ApiError, ErrorCode};
@@ -71,8 +74,10 @@ impl From<AuthzError> for ApiError {
 impl From<OpError> for ApiError {
     fn from(e: OpError) -> Self {
         match e {
+            OpError::WebIdentity(w) => w.into(),
             OpError::MfaDeviceUnknown
             | OpError::NotAuthorized { .. }
+            | OpError::FederationDenied(_)
             | OpError::SourceIdentityChange => {
                 ApiError::new(ErrorCode::AccessDenied, e.to_string())
             }
@@ -104,13 +109,18 @@ impl From<IamError> for ApiError {
             IamError::NoSuchUser(_)
             | IamError::NoSuchRole(_)
             | IamError::NoSuchAccessKey(_)
-            | IamError::NoSuchInlinePolicy(..) => ErrorCode::NoSuchEntity,
-            IamError::UserExists(_) | IamError::RoleExists(_) => ErrorCode::EntityAlreadyExists,
+            | IamError::NoSuchInlinePolicy(..)
+            | IamError::NoSuchOidcProvider(_) => ErrorCode::NoSuchEntity,
+            IamError::UserExists(_) | IamError::RoleExists(_) | IamError::OidcProviderExists(_) => {
+                ErrorCode::EntityAlreadyExists
+            }
             IamError::DeleteConflict(_) => ErrorCode::DeleteConflict,
             IamError::Quota(_) | IamError::InlinePolicySize { .. } => ErrorCode::LimitExceeded,
-            IamError::DuplicateTagKeys | IamError::ReservedTagKey(_) | IamError::InvalidMarker => {
-                ErrorCode::InvalidInput
-            }
+            IamError::DuplicateTagKeys
+            | IamError::ReservedTagKey(_)
+            | IamError::InvalidMarker
+            | IamError::InvalidOidcUrl(_)
+            | IamError::InvalidThumbprint(_) => ErrorCode::InvalidInput,
             IamError::UserNameRequired => ErrorCode::ValidationError,
             IamError::Malformed(_) | IamError::InvalidPrincipal(_) => {
                 ErrorCode::MalformedPolicyDocument
@@ -118,6 +128,40 @@ impl From<IamError> for ApiError {
             IamError::Store(_) | IamError::Crypto(_) | IamError::Publish(_) => {
                 tracing::error!(error = %e, "internal failure");
                 return ApiError::new(ErrorCode::InternalFailure, "An internal error occurred.");
+            }
+        };
+        ApiError::new(code, e.to_string())
+    }
+}
+
+impl From<WebIdentityError> for ApiError {
+    fn from(e: WebIdentityError) -> Self {
+        let code = match &e {
+            WebIdentityError::Token(IdTokenError::Expired { .. } | IdTokenError::TooOld(_)) => {
+                ErrorCode::ExpiredTokenException
+            }
+            WebIdentityError::Token(
+                IdTokenError::NotJwt
+                | IdTokenError::Algorithm(_)
+                | IdTokenError::MissingClaim(_)
+                | IdTokenError::NoKey
+                | IdTokenError::Signature
+                | IdTokenError::NotYetValid(_)
+                | IdTokenError::IssuedInFuture(_)
+                | IdTokenError::Audience
+                | IdTokenError::Tags(_)
+                | IdTokenError::SourceIdentity(_),
+            )
+            | WebIdentityError::NoProvider(_)
+            | WebIdentityError::ProviderId(_) => ErrorCode::InvalidIdentityToken,
+            WebIdentityError::Keys(FetchError::Unreachable(_)) => ErrorCode::IdpCommunicationError,
+            WebIdentityError::Keys(FetchError::Unusable(detail)) => {
+                // The detail helps the operator; the client gets AWS's fixed message.
+                tracing::warn!(%detail, "identity provider keys unusable");
+                return ApiError::new(
+                    ErrorCode::InvalidIdentityToken,
+                    IdTokenError::NoKey.to_string(),
+                );
             }
         };
         ApiError::new(code, e.to_string())

@@ -69,6 +69,25 @@ pub struct Role {
     pub tags: Vec<(String, String)>,
 }
 
+/// An IAM OpenID Connect provider: the issuers web identity tokens may come from.
+#[derive(Debug)]
+pub struct OidcProvider {
+    /// `arn:<partition>:iam::<account>:oidc-provider/<url>`.
+    pub arn: String,
+    /// Owning account.
+    pub account: AccountId,
+    /// The issuer without its scheme (`host[:port][/path]`), exactly as registered.
+    pub url: String,
+    /// Audiences a token may be issued for.
+    pub client_ids: Vec<String>,
+    /// Lowercase hex SHA-1 thumbprints of CA certificates trusted for this issuer.
+    pub thumbprints: Vec<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Tags, in the order they were added.
+    pub tags: Vec<(String, String)>,
+}
+
 /// An inline policy: its name, its text as written, and its parsed form.
 #[derive(Debug)]
 pub struct InlinePolicy {
@@ -132,6 +151,9 @@ pub struct Snapshot {
     roles_by_name: HashMap<(AccountId, String), Arc<Role>>,
     roles: HashMap<String, Arc<Role>>,
     keys: HashMap<String, LongTermKey>,
+    oidc_providers: HashMap<String, Arc<OidcProvider>>,
+    /// `(account, url)` → provider: how a token's issuer finds its provider.
+    oidc_by_url: HashMap<(AccountId, String), Arc<OidcProvider>>,
 }
 
 fn account(id: &str) -> Result<AccountId, StoreError> {
@@ -242,6 +264,24 @@ impl Snapshot {
             roles_by_name.insert((account, r.name.to_lowercase()), role.clone());
             roles.insert(r.unique_id.clone(), role);
         }
+        let mut oidc_providers = HashMap::new();
+        let mut oidc_by_url = HashMap::new();
+        for p in &data.oidc_providers {
+            let account = account(&p.account_id)?;
+            let provider = Arc::new(OidcProvider {
+                arn: p.arn.clone(),
+                account,
+                url: p.url.clone(),
+                client_ids: p.client_ids.clone(),
+                thumbprints: p.thumbprints.clone(),
+                created_at: p.created_at,
+                tags: tags
+                    .remove(&(OwnerTable::OidcProvider, p.arn.as_str()))
+                    .unwrap_or_default(),
+            });
+            oidc_by_url.insert((account, p.url.clone()), provider.clone());
+            oidc_providers.insert(p.arn.clone(), provider);
+        }
         let mut keys = HashMap::new();
         for k in &data.access_keys {
             let owner = match &k.user_id {
@@ -279,7 +319,30 @@ impl Snapshot {
             roles_by_name,
             roles,
             keys,
+            oidc_providers,
+            oidc_by_url,
         })
+    }
+
+    /// An OpenID Connect provider by ARN.
+    pub fn oidc_provider(&self, arn: &str) -> Option<&Arc<OidcProvider>> {
+        self.oidc_providers.get(arn)
+    }
+
+    /// The provider of an account registered for an issuer URL (without scheme, exact).
+    pub fn oidc_provider_for(&self, account: AccountId, url: &str) -> Option<&Arc<OidcProvider>> {
+        self.oidc_by_url.get(&(account, url.to_owned()))
+    }
+
+    /// The providers of an account, sorted by ARN.
+    pub fn oidc_providers_in(&self, account: AccountId) -> Vec<&Arc<OidcProvider>> {
+        let mut list: Vec<&Arc<OidcProvider>> = self
+            .oidc_providers
+            .values()
+            .filter(|p| p.account == account)
+            .collect();
+        list.sort_by(|a, b| a.arn.cmp(&b.arn));
+        list
     }
 
     /// A long-term key by id.

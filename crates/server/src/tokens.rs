@@ -62,6 +62,18 @@ pub enum Origin {
     AssumeRole,
     /// `GetFederationToken`.
     GetFederationToken,
+    /// `AssumeRoleWithWebIdentity`.
+    AssumeRoleWithWebIdentity,
+}
+
+/// What a session started by federation carries of its identity provider into later requests
+/// (spec §3.0.10): `aws:FederatedProvider` and the provider's condition keys.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Federated {
+    /// The provider's ARN.
+    pub provider: String,
+    /// Provider condition keys (`<issuer>:sub`, `<issuer>:aud`, …) and their values.
+    pub keys: Vec<(String, Vec<String>)>,
 }
 
 /// Session policies and tags, compressed together inside the token.
@@ -105,6 +117,9 @@ pub struct SessionClaims {
     /// The long-term key at the root of the session's chain: deactivating or deleting it ends
     /// the session at once.
     pub parent_key: Option<String>,
+    /// The identity provider of a federated session.
+    #[zeroize(skip)]
+    pub federated: Option<Box<Federated>>,
     /// The packed section, deflated; empty when there is nothing to pack.
     pub packed: Vec<u8>,
 }
@@ -272,6 +287,7 @@ mod tests {
             source_identity: Some("alice".into()),
             chained: false,
             parent_key: Some("AKIAAAAAAAAAAAAAAAAA".into()),
+            federated: None,
             packed,
         }
     }

@@ -1,6 +1,6 @@
 //! `Put/Get/Delete/List` `UserPolicy` and `RolePolicy`: inline identity policies of users and roles.
 
-use super::{Ctx, Entity, IamError, paginate, per_owner};
+use super::{Ctx, Entity, IamError, paginate, per_policy_owner};
 use crate::store::{Store, Write};
 use tessera_policy::{Policy, PolicyKind, non_whitespace_len};
 use tessera_proto::iam::{Action, Owner, Page, Response};
@@ -38,7 +38,7 @@ pub(super) async fn put<S: Store>(
         document: document.to_owned(),
     }])
     .await?;
-    Ok(Response::Empty(per_owner(
+    Ok(Response::Empty(per_policy_owner(
         owner,
         Action::PutUserPolicy,
         Action::PutRolePolicy,
@@ -57,7 +57,7 @@ pub(super) fn get<S: Store>(
         .find(|p| p.name == name)
         .ok_or_else(|| missing(&entity, name))?;
     Ok(Response::InlinePolicy {
-        action: per_owner(owner, Action::GetUserPolicy, Action::GetRolePolicy),
+        action: per_policy_owner(owner, Action::GetUserPolicy, Action::GetRolePolicy),
         owner: Owner {
             kind: owner.kind,
             name: entity.name().to_owned(),
@@ -82,7 +82,7 @@ pub(super) async fn delete<S: Store>(
         name: name.to_owned(),
     }])
     .await?;
-    Ok(Response::Empty(per_owner(
+    Ok(Response::Empty(per_policy_owner(
         owner,
         Action::DeleteUserPolicy,
         Action::DeleteRolePolicy,
@@ -98,7 +98,7 @@ pub(super) fn list<S: Store>(
     let names: Vec<String> = entity.inline().iter().map(|p| p.name.clone()).collect();
     let (page_items, more) = paginate(names, page, Clone::clone)?;
     Ok(Response::PolicyNames(
-        per_owner(owner, Action::ListUserPolicies, Action::ListRolePolicies),
+        per_policy_owner(owner, Action::ListUserPolicies, Action::ListRolePolicies),
         page_items,
         more,
     ))

@@ -5,6 +5,7 @@
 
 mod access_keys;
 mod inline_policies;
+pub(crate) mod oidc_providers;
 mod roles;
 mod tags;
 mod users;
@@ -13,7 +14,7 @@ use crate::authorize::{AuthzError, CallerRule, Requirement, check};
 use crate::crypto::CryptoError;
 use crate::principal::RequestEnv;
 use crate::principal::{Caller, Identity};
-use crate::snapshot::{InlinePolicy, Role, Snapshot, User};
+use crate::snapshot::{InlinePolicy, OidcProvider, Role, Snapshot, User};
 use crate::store::{OwnerTable, Store, StoreError, Write};
 use crate::{App, ServerError};
 use std::sync::Arc;
@@ -36,6 +37,20 @@ pub enum IamError {
     /// `NoSuchEntity`.
     #[error("The {0} policy with name {1} cannot be found.")]
     NoSuchInlinePolicy(&'static str, String),
+    /// `NoSuchEntity`.
+    #[error("OpenIDConnect Provider not found for arn {0}")]
+    NoSuchOidcProvider(String),
+    /// `EntityAlreadyExists`.
+    #[error("Provider with url {0} already exists.")]
+    OidcProviderExists(String),
+    /// `InvalidInput`.
+    #[error(
+        "Invalid Url: {0}. The URL must begin with https:// and contain no query, fragment or user information."
+    )]
+    InvalidOidcUrl(String),
+    /// `InvalidInput`.
+    #[error("Thumbprint {0} is not 40 hexadecimal characters.")]
+    InvalidThumbprint(String),
     /// `EntityAlreadyExists`.
     #[error("User with name {0} already exists.")]
     UserExists(String),
@@ -152,6 +167,7 @@ fn owner_arn(snapshot: &Snapshot, caller: &Caller, owner: &Owner) -> String {
     match owner.kind {
         OwnerKind::User => user_arn(snapshot, caller, "/", &owner.name),
         OwnerKind::Role => role_arn(snapshot, caller, "/", &owner.name),
+        OwnerKind::OidcProvider => owner.name.clone(),
     }
 }
 
@@ -209,6 +225,15 @@ pub fn plan(request: Request, caller: &Caller, snapshot: &Snapshot) -> Result<Pl
         | Request::UpdateRoleDescription { role_name, .. } => {
             role_arn(snapshot, caller, "/", role_name)
         }
+        Request::CreateOidcProvider { url, .. } => {
+            // An unusable URL is refused by the action itself, after authorization.
+            let path = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
+            oidc_providers::provider_arn(&snapshot.partition, caller.account(), path)
+        }
+        Request::OidcProvider { arn, .. }
+        | Request::OidcClientId { arn, .. }
+        | Request::UpdateOidcThumbprints { arn, .. } => arn.clone(),
+        Request::ListOidcProviders => "*".to_owned(),
         Request::EmptyListing {
             owner: Some(owner), ..
         } => owner_arn(snapshot, caller, owner),
@@ -232,16 +257,22 @@ pub fn plan(request: Request, caller: &Caller, snapshot: &Snapshot) -> Result<Pl
     })
 }
 
-/// The user or role form of an action, by the owner's kind.
-pub(super) fn per_owner(owner: &Owner, user: Action, role: Action) -> Action {
+/// The user, role or OIDC-provider form of an action, by the owner's kind.
+pub(super) fn per_owner(owner: &Owner, [user, role, oidc]: [Action; 3]) -> Action {
     match owner.kind {
         OwnerKind::User => user,
         OwnerKind::Role => role,
+        OwnerKind::OidcProvider => oidc,
     }
 }
 
+/// The user or role form of an inline-policy action. Decoding gives these actions only user
+/// and role owners, so a provider owner maps to the role form and then finds no role.
+pub(super) fn per_policy_owner(owner: &Owner, user: Action, role: Action) -> Action {
+    per_owner(owner, [user, role, role])
+}
+
 fn action_of(r: &Request) -> Action {
-    let by_owner = per_owner;
     match r {
         Request::CreateUser { .. } => Action::CreateUser,
         Request::GetUser { .. } => Action::GetUser,
@@ -258,31 +289,35 @@ fn action_of(r: &Request) -> Action {
         Request::UpdateRole { .. } => Action::UpdateRole,
         Request::UpdateAssumeRolePolicy { .. } => Action::UpdateAssumeRolePolicy,
         Request::UpdateRoleDescription { .. } => Action::UpdateRoleDescription,
-        Request::EmptyListing { action, .. } => *action,
-        Request::Tag { owner, .. } => by_owner(owner, Action::TagUser, Action::TagRole),
-        Request::Untag { owner, .. } => by_owner(owner, Action::UntagUser, Action::UntagRole),
-        Request::ListTags { owner, .. } => {
-            by_owner(owner, Action::ListUserTags, Action::ListRoleTags)
-        }
+        Request::EmptyListing { action, .. } | Request::OidcProvider { action, .. } => *action,
+        Request::CreateOidcProvider { .. } => Action::CreateOpenIDConnectProvider,
+        Request::ListOidcProviders => Action::ListOpenIDConnectProviders,
+        Request::OidcClientId { add: true, .. } => Action::AddClientIDToOpenIDConnectProvider,
+        Request::OidcClientId { add: false, .. } => Action::RemoveClientIDFromOpenIDConnectProvider,
+        Request::UpdateOidcThumbprints { .. } => Action::UpdateOpenIDConnectProviderThumbprint,
+        Request::Tag { owner, .. } => per_owner(owner, tags::TAG),
+        Request::Untag { owner, .. } => per_owner(owner, tags::UNTAG),
+        Request::ListTags { owner, .. } => per_owner(owner, tags::LIST),
         Request::PutPolicy { owner, .. } => {
-            by_owner(owner, Action::PutUserPolicy, Action::PutRolePolicy)
+            per_policy_owner(owner, Action::PutUserPolicy, Action::PutRolePolicy)
         }
         Request::GetPolicy { owner, .. } => {
-            by_owner(owner, Action::GetUserPolicy, Action::GetRolePolicy)
+            per_policy_owner(owner, Action::GetUserPolicy, Action::GetRolePolicy)
         }
         Request::DeletePolicy { owner, .. } => {
-            by_owner(owner, Action::DeleteUserPolicy, Action::DeleteRolePolicy)
+            per_policy_owner(owner, Action::DeleteUserPolicy, Action::DeleteRolePolicy)
         }
         Request::ListPolicies { owner, .. } => {
-            by_owner(owner, Action::ListUserPolicies, Action::ListRolePolicies)
+            per_policy_owner(owner, Action::ListUserPolicies, Action::ListRolePolicies)
         }
     }
 }
 
-/// A user or a role: what tag and inline-policy actions work on.
+/// A user, a role or an OIDC provider: what tag and inline-policy actions work on.
 pub(crate) enum Entity {
     User(Arc<User>),
     Role(Arc<Role>),
+    OidcProvider(Arc<OidcProvider>),
 }
 
 impl Entity {
@@ -290,6 +325,7 @@ impl Entity {
         match self {
             Self::User(u) => &u.unique_id,
             Self::Role(r) => &r.unique_id,
+            Self::OidcProvider(p) => &p.arn,
         }
     }
 
@@ -297,6 +333,7 @@ impl Entity {
         match self {
             Self::User(u) => &u.name,
             Self::Role(r) => &r.name,
+            Self::OidcProvider(p) => &p.url,
         }
     }
 
@@ -304,6 +341,7 @@ impl Entity {
         match self {
             Self::User(u) => &u.tags,
             Self::Role(r) => &r.tags,
+            Self::OidcProvider(p) => &p.tags,
         }
     }
 
@@ -311,6 +349,7 @@ impl Entity {
         match self {
             Self::User(u) => &u.inline,
             Self::Role(r) => &r.inline,
+            Self::OidcProvider(_) => &[],
         }
     }
 
@@ -318,6 +357,7 @@ impl Entity {
         match self {
             Self::User(_) => OwnerTable::User,
             Self::Role(_) => OwnerTable::Role,
+            Self::OidcProvider(_) => OwnerTable::OidcProvider,
         }
     }
 
@@ -325,6 +365,7 @@ impl Entity {
         match self {
             Self::User(_) => "user",
             Self::Role(_) => "role",
+            Self::OidcProvider(_) => "OpenIDConnect provider",
         }
     }
 
@@ -332,7 +373,7 @@ impl Entity {
     fn inline_limit(&self) -> usize {
         match self {
             Self::User(_) => 2048,
-            Self::Role(_) => 10_240,
+            Self::Role(_) | Self::OidcProvider(_) => 10_240,
         }
     }
 }
@@ -364,6 +405,7 @@ impl<S: Store> Ctx<'_, S> {
         match owner.kind {
             OwnerKind::User => self.user(&owner.name).map(Entity::User),
             OwnerKind::Role => self.role(&owner.name).map(Entity::Role),
+            OwnerKind::OidcProvider => self.oidc_provider(&owner.name).map(Entity::OidcProvider),
         }
     }
 
@@ -484,6 +526,26 @@ pub async fn execute<S: Store>(
                 }
             }
             Ok(Response::EmptyList(*action))
+        }
+        Request::CreateOidcProvider {
+            url,
+            client_ids,
+            thumbprints,
+            tags,
+        } => oidc_providers::create(&ctx, url, client_ids, thumbprints, tags).await,
+        Request::OidcProvider {
+            action: Action::DeleteOpenIDConnectProvider,
+            arn,
+        } => oidc_providers::delete(&ctx, arn).await,
+        Request::OidcProvider { arn, .. } => oidc_providers::get(&ctx, arn),
+        Request::ListOidcProviders => Ok(oidc_providers::list(&ctx, snapshot)),
+        Request::OidcClientId {
+            add,
+            arn,
+            client_id,
+        } => oidc_providers::client_id(&ctx, arn, client_id, *add).await,
+        Request::UpdateOidcThumbprints { arn, thumbprints } => {
+            oidc_providers::update_thumbprints(&ctx, arn, thumbprints).await
         }
         Request::Tag { owner, tags } => tags::tag(&ctx, owner, tags).await,
         Request::Untag { owner, tag_keys } => tags::untag(&ctx, owner, tag_keys).await,

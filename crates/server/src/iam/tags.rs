@@ -1,11 +1,30 @@
-//! `TagUser`/`TagRole`, `UntagUser`/`UntagRole`, `ListUserTags`/`ListRoleTags`.
+//! Tagging users, roles and OpenID Connect providers: `Tag*`, `Untag*`, `List*Tags`.
 
 use super::{Ctx, IamError, check_tags, paginate, per_owner};
 use crate::store::{Store, Write};
 use tessera_proto::iam::{Action, Owner, OwnerKind, Page, Response, Tag};
 
-/// AWS's limit of tags per user or role.
+/// AWS's limit of tags per user, role or provider.
 const MAX_TAGS: usize = 50;
+
+/// The tagging actions per owner kind (user, role, OIDC provider).
+pub(super) const TAG: [Action; 3] = [
+    Action::TagUser,
+    Action::TagRole,
+    Action::TagOpenIDConnectProvider,
+];
+/// See [`TAG`].
+pub(super) const UNTAG: [Action; 3] = [
+    Action::UntagUser,
+    Action::UntagRole,
+    Action::UntagOpenIDConnectProvider,
+];
+/// See [`TAG`].
+pub(super) const LIST: [Action; 3] = [
+    Action::ListUserTags,
+    Action::ListRoleTags,
+    Action::ListOpenIDConnectProviderTags,
+];
 
 /// Tags as the API shows them.
 pub(super) fn tags_of(tags: &[(String, String)]) -> Vec<Tag> {
@@ -44,6 +63,7 @@ fn quota(owner: &Owner) -> &'static str {
     match owner.kind {
         OwnerKind::User => "TagsPerUser: 50",
         OwnerKind::Role => "TagsPerRole: 50",
+        OwnerKind::OidcProvider => "TagsPerOpenIdConnectProvider: 50",
     }
 }
 
@@ -64,11 +84,7 @@ pub(super) async fn tag<S: Store>(
         tags: merged,
     }])
     .await?;
-    Ok(Response::Empty(per_owner(
-        owner,
-        Action::TagUser,
-        Action::TagRole,
-    )))
+    Ok(Response::Empty(per_owner(owner, TAG)))
 }
 
 pub(super) async fn untag<S: Store>(
@@ -89,11 +105,7 @@ pub(super) async fn untag<S: Store>(
         tags: kept,
     }])
     .await?;
-    Ok(Response::Empty(per_owner(
-        owner,
-        Action::UntagUser,
-        Action::UntagRole,
-    )))
+    Ok(Response::Empty(per_owner(owner, UNTAG)))
 }
 
 pub(super) fn list<S: Store>(
@@ -105,11 +117,7 @@ pub(super) fn list<S: Store>(
     let mut tags = tags_of(entity.tags());
     tags.sort_by_key(|t| t.key.to_lowercase());
     let (page_items, more) = paginate(tags, page, |t| t.key.to_lowercase())?;
-    Ok(Response::Tags(
-        per_owner(owner, Action::ListUserTags, Action::ListRoleTags),
-        page_items,
-        more,
-    ))
+    Ok(Response::Tags(per_owner(owner, LIST), page_items, more))
 }
 
 #[cfg(test)]

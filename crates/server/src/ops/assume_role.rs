@@ -10,7 +10,7 @@ use crate::snapshot::Role;
 use crate::tokens::{Origin, PackedSession, SessionPrincipal};
 use std::sync::Arc;
 use tessera_policy::{Decision, Missing};
-use tessera_proto::sts::{AssumeRole, Response};
+use tessera_proto::sts::{AssumeRole, Response, RoleSessionOut};
 use tessera_proto::{AccountId, Arn};
 
 /// Default and chaining cap, in seconds.
@@ -18,7 +18,7 @@ const ONE_HOUR: u32 = 3600;
 
 /// Resolves `RoleArn` to a role. Anything that does not name an existing role of this
 /// partition answers exactly like a policy denial, so non-existence is never revealed.
-fn resolve_role(arn_text: &str, ctx: &OpContext<'_>) -> Option<Arc<Role>> {
+pub(super) fn resolve_role(arn_text: &str, ctx: &OpContext<'_>) -> Option<Arc<Role>> {
     let arn = Arn::parse(arn_text)?;
     if arn.partition() != ctx.snapshot.partition || arn.service() != "iam" {
         return None;
@@ -196,6 +196,7 @@ pub(super) fn run(
             source_identity: source_identity.clone(),
             chained,
             parent_key: caller.root_key(),
+            federated: caller.federated().cloned().map(Box::new),
             packed: PackedSession {
                 policy: req.policy.clone(),
                 policy_arns: Vec::new(),
@@ -203,11 +204,11 @@ pub(super) fn run(
             },
         },
     )?;
-    Ok(Response::AssumedRole {
+    Ok(Response::AssumedRole(Box::new(RoleSessionOut {
         credentials,
         assumed_role_id: role_session_id(&role, &req.role_session_name),
         arn: role_session_arn(partition, &role, &req.role_session_name),
         packed_policy_size,
         source_identity,
-    })
+    })))
 }

@@ -33,6 +33,7 @@ pub(super) fn run(
             source_identity: None,
             chained: false,
             parent_key: caller.root_key(),
+            federated: caller.federated().cloned().map(Box::new),
             packed: PackedSession {
                 policy: req.policy.clone(),
                 policy_arns: Vec::new(),

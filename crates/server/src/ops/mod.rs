@@ -7,13 +7,15 @@ mod get_caller_identity;
 mod get_federation_token;
 mod get_session_token;
 mod session;
+mod web_identity;
 
 use crate::authorize::Authorized;
 use crate::crypto::CryptoError;
 use crate::keyring::KeyRing;
+use crate::oidc::{Federation, WebIdentityError};
 use crate::snapshot::Snapshot;
 use crate::tokens::MintError;
-use tessera_proto::sts::{Request, Response};
+use tessera_proto::sts::{Request, Response, Unsigned};
 use time::OffsetDateTime;
 
 /// What actions may read.
@@ -71,6 +73,13 @@ pub enum OpError {
     /// A cipher or random failure.
     #[error(transparent)]
     Crypto(#[from] CryptoError),
+    /// `AccessDenied` for a federated caller: the trust policy does not allow the provider (or
+    /// the role does not exist, which must look the same).
+    #[error("Not authorized to perform {0}")]
+    FederationDenied(&'static str),
+    /// The web identity token or its provider was refused.
+    #[error(transparent)]
+    WebIdentity(#[from] WebIdentityError),
 }
 
 /// Runs an authorized request.
@@ -82,5 +91,17 @@ pub fn execute(authorized: Authorized, ctx: &OpContext<'_>) -> Result<Response, 
         Request::GetCallerIdentity => Ok(get_caller_identity::run(&caller, ctx)),
         Request::GetSessionToken(r) => get_session_token::run(&caller, &r, ctx),
         Request::GetAccessKeyInfo(r) => get_access_key_info::run(&r, ctx),
+    }
+}
+
+/// Runs an unsigned action (`AssumeRoleWithWebIdentity`), whose token is its credential; the
+/// issuer's keys may have to be fetched first.
+pub async fn execute_unsigned(
+    federation: &Federation,
+    request: &Unsigned,
+    ctx: &OpContext<'_>,
+) -> Result<Response, OpError> {
+    match request {
+        Unsigned::WebIdentity(r) => web_identity::run(federation, r, ctx).await,
     }
 }

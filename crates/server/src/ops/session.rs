@@ -4,7 +4,7 @@
 use super::{OpContext, OpError};
 use crate::crypto::{new_secret_access_key, random_bytes};
 use crate::principal::Identity;
-use crate::tokens::{self, Origin, PackedSession, SessionClaims, SessionPrincipal};
+use crate::tokens::{self, Federated, Origin, PackedSession, SessionClaims, SessionPrincipal};
 use tessera_policy::{Policy, PolicyKind};
 use tessera_proto::sts::Credentials;
 use tessera_proto::{AccessKeyId, AccountId, KeyKind};
@@ -89,6 +89,7 @@ pub(super) struct NewSession {
     pub(super) source_identity: Option<String>,
     pub(super) chained: bool,
     pub(super) parent_key: Option<String>,
+    pub(super) federated: Option<Box<Federated>>,
     pub(super) packed: PackedSession,
 }
 
@@ -114,6 +115,7 @@ pub(super) fn mint(
         source_identity: s.source_identity,
         chained: s.chained,
         parent_key: s.parent_key,
+        federated: s.federated,
         packed,
     };
     let session_token = tokens::seal(ctx.ring, &claims)?;

@@ -51,6 +51,25 @@ pub enum OwnerTable {
     User,
     /// A role's.
     Role,
+    /// An OpenID Connect provider's (tags only; its owner id is its ARN).
+    OidcProvider,
+}
+
+/// An IAM OpenID Connect provider row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OidcProviderRow {
+    /// `arn:<partition>:iam::<account>:oidc-provider/<url>`.
+    pub arn: String,
+    /// Owning account.
+    pub account_id: String,
+    /// The issuer URL without its scheme (unique in the account).
+    pub url: String,
+    /// Audiences.
+    pub client_ids: Vec<String>,
+    /// Lowercase hex SHA-1 thumbprints.
+    pub thumbprints: Vec<String>,
+    /// Unix seconds.
+    pub created_at: i64,
 }
 
 /// A tag or an inline policy of a user or role, as read back.
@@ -122,6 +141,22 @@ pub enum Write {
         owner_id: String,
         /// Policy name.
         name: String,
+    },
+    /// Create an OpenID Connect provider.
+    InsertOidcProvider(OidcProviderRow),
+    /// Replace a provider's audiences and thumbprints.
+    UpdateOidcProvider {
+        /// Which provider.
+        arn: String,
+        /// The complete new audience list.
+        client_ids: Vec<String>,
+        /// The complete new thumbprint list.
+        thumbprints: Vec<String>,
+    },
+    /// Delete a provider (its tags go with it).
+    DeleteOidcProvider {
+        /// Which provider.
+        arn: String,
     },
     /// Create an access key.
     InsertAccessKey(AccessKeyRow),
@@ -202,6 +237,8 @@ pub struct StoreData {
     pub roles: Vec<RoleRow>,
     /// Access keys.
     pub access_keys: Vec<AccessKeyRow>,
+    /// OpenID Connect providers.
+    pub oidc_providers: Vec<OidcProviderRow>,
     /// Inline policies of users and roles.
     pub policies: Vec<OwnedRow>,
     /// Tags of users and roles, in insertion order.

@@ -2,8 +2,8 @@
 //! when its call returns.
 
 use super::{
-    AccessKeyRow, AccountRow, Bootstrap, OwnedRow, OwnerTable, RoleRow, Store, StoreData,
-    StoreError, UserRow, Write,
+    AccessKeyRow, AccountRow, Bootstrap, OidcProviderRow, OwnedRow, OwnerTable, RoleRow, Store,
+    StoreData, StoreError, UserRow, Write,
 };
 use crate::keyring::StoredRingKey;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -15,7 +15,17 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema.sql"),
     include_str!("schema_2_tags.sql"),
     include_str!("schema_3_roles.sql"),
+    include_str!("schema_4_oidc.sql"),
 ];
+
+/// Lists are stored as JSON arrays: they are read and written whole.
+fn json_list(items: &[String]) -> String {
+    serde_json::Value::from(items.to_vec()).to_string()
+}
+
+fn parse_list(text: &str) -> Result<Vec<String>, StoreError> {
+    serde_json::from_str(text).map_err(|_| StoreError::Corrupt(format!("list {text}")))
+}
 
 /// The SQLite store.
 #[derive(Clone)]
@@ -121,10 +131,12 @@ async fn apply_one(
             let delete = match table {
                 OwnerTable::User => "DELETE FROM user_tags WHERE user_id = ?",
                 OwnerTable::Role => "DELETE FROM role_tags WHERE role_id = ?",
+                OwnerTable::OidcProvider => "DELETE FROM oidc_provider_tags WHERE provider_arn = ?",
             };
             let insert = match table {
                 OwnerTable::User => "INSERT INTO user_tags (user_id, key, key_folded, value) VALUES (?, ?, ?, ?)",
                 OwnerTable::Role => "INSERT INTO role_tags (role_id, key, key_folded, value) VALUES (?, ?, ?, ?)",
+                OwnerTable::OidcProvider => "INSERT INTO oidc_provider_tags (provider_arn, key, key_folded, value) VALUES (?, ?, ?, ?)",
             };
             sqlx::query(delete).bind(owner_id).execute(&mut **tx).await.map_err(conflict_or)?;
             for (key, value) in tags {
@@ -143,6 +155,7 @@ async fn apply_one(
             let sql = match table {
                 OwnerTable::User => "INSERT INTO user_policies (user_id, name, document) VALUES (?, ?, ?) ON CONFLICT (user_id, name) DO UPDATE SET document = excluded.document",
                 OwnerTable::Role => "INSERT INTO role_policies (role_id, name, document) VALUES (?, ?, ?) ON CONFLICT (role_id, name) DO UPDATE SET document = excluded.document",
+                OwnerTable::OidcProvider => return Err(corrupt("OIDC providers have no inline policies")),
             };
             sqlx::query(sql).bind(owner_id).bind(name).bind(document).execute(&mut **tx).await
         }
@@ -150,8 +163,31 @@ async fn apply_one(
             let sql = match table {
                 OwnerTable::User => "DELETE FROM user_policies WHERE user_id = ? AND name = ?",
                 OwnerTable::Role => "DELETE FROM role_policies WHERE role_id = ? AND name = ?",
+                OwnerTable::OidcProvider => return Err(corrupt("OIDC providers have no inline policies")),
             };
             sqlx::query(sql).bind(owner_id).bind(name).execute(&mut **tx).await
+        }
+        Write::InsertOidcProvider(p) => {
+            sqlx::query("INSERT INTO oidc_providers (arn, account_id, url, client_ids, thumbprints, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+                .bind(&p.arn)
+                .bind(&p.account_id)
+                .bind(&p.url)
+                .bind(json_list(&p.client_ids))
+                .bind(json_list(&p.thumbprints))
+                .bind(p.created_at)
+                .execute(&mut **tx)
+                .await
+        }
+        Write::UpdateOidcProvider { arn, client_ids, thumbprints } => {
+            sqlx::query("UPDATE oidc_providers SET client_ids = ?, thumbprints = ? WHERE arn = ?")
+                .bind(json_list(client_ids))
+                .bind(json_list(thumbprints))
+                .bind(arn)
+                .execute(&mut **tx)
+                .await
+        }
+        Write::DeleteOidcProvider { arn } => {
+            sqlx::query("DELETE FROM oidc_providers WHERE arn = ?").bind(arn).execute(&mut **tx).await
         }
         Write::InsertAccessKey(k) => {
             sqlx::query("INSERT INTO access_keys (id, account_id, user_id, secret_sealed, active, created_at) VALUES (?, ?, ?, ?, ?, ?)")
@@ -293,8 +329,39 @@ impl Store for SqliteStore {
                 })
             })
             .collect::<Result<_, sqlx::Error>>()?;
+        let oidc_providers = sqlx::query(
+            "SELECT arn, account_id, url, client_ids, thumbprints, created_at FROM oidc_providers",
+        )
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| {
+            let client_ids: String = r.try_get(3)?;
+            let thumbprints: String = r.try_get(4)?;
+            Ok(OidcProviderRow {
+                arn: r.try_get(0)?,
+                account_id: r.try_get(1)?,
+                url: r.try_get(2)?,
+                client_ids: parse_list(&client_ids)?,
+                thumbprints: parse_list(&thumbprints)?,
+                created_at: r.try_get(5)?,
+            })
+        })
+        .collect::<Result<_, StoreError>>()?;
         let mut policies = Vec::new();
         let mut tags = Vec::new();
+        for r in
+            sqlx::query("SELECT provider_arn, key, value FROM oidc_provider_tags ORDER BY rowid")
+                .fetch_all(&mut *tx)
+                .await?
+        {
+            tags.push(OwnedRow {
+                table: OwnerTable::OidcProvider,
+                owner_id: r.try_get(0)?,
+                name: r.try_get(1)?,
+                value: r.try_get(2)?,
+            });
+        }
         for (table, policy_sql, tag_sql) in [
             (
                 OwnerTable::User,
@@ -324,6 +391,7 @@ impl Store for SqliteStore {
             users,
             roles,
             access_keys,
+            oidc_providers,
             policies,
             tags,
         })
