@@ -15,7 +15,7 @@ The IdP creates its own signing keys (RSA 2048 for RS256, EC P-256 for ES256,
 EC P-384 for ES384), mints tokens with PyJWT (``mint``), crafts the tokens
 PyJWT refuses to make (``mint_unsigned``, ``mint_hmac``), rotates and adds
 keys, counts the discovery and JWKS requests it gets, sets a Cache-Control
-header on the JWKS when asked, and can go down in two ways: ``unavailable =
+header on the JWKS when asked, and can go down in two ways: ``down =
 True`` answers every request with 503, ``close()`` closes the listener
 (connection refused).
 """
@@ -207,7 +207,7 @@ class _Handler(BaseHTTPRequestHandler):
         idp: TestIdP = self.server.idp
         path = self.path.split("?", 1)[0]
         kind = idp._record(path)
-        if idp.unavailable:
+        if idp.down:
             self._reply(503, {"error": "temporarily unavailable"}, {"Retry-After": "1"})
         elif kind == "discovery":
             self._reply(200, idp.discovery_document())
@@ -273,7 +273,7 @@ class TestIdP:
         assert path == "" or (path.startswith("/") and not path.endswith("/")), path
         self.path = path
         self.ca = ca
-        self.unavailable = False
+        self.down = False
         self.cache_control: Optional[str] = None
         self.requests: list[str] = []
         self.discovery_fetches = 0

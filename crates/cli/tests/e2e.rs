@@ -36,6 +36,11 @@ fn free_port() -> u16 {
 
 impl Server {
     fn start(dir: &Path) -> Self {
+        Self::start_with(dir, &[])
+    }
+
+    /// Starts a server with extra environment variables.
+    fn start_with(dir: &Path, env: &[(&str, &str)]) -> Self {
         let port = free_port();
         let log = dir.join(format!("server-{port}.log"));
         let out = std::fs::File::create(&log).unwrap();
@@ -48,6 +53,7 @@ impl Server {
             ])
             .arg(dir.join("data"))
             .env_remove("TESSERA_MASTER_KEY")
+            .envs(env.iter().copied())
             .stdout(Stdio::from(out.try_clone().unwrap()))
             .stderr(Stdio::from(out))
             .spawn()
@@ -618,4 +624,182 @@ fn the_account_root_has_its_own_rules() {
     );
     assert_ne!(admin_arn, element(&body, "Arn"));
     server.stop();
+}
+
+/// A minimal OIDC issuer on loopback (plain HTTP: the server runs with the dev flag) serving
+/// discovery and a JWKS with one EC P-256 key, which signs the tokens it mints.
+struct Issuer {
+    url: String,
+    pkcs8: Vec<u8>,
+}
+
+impl Issuer {
+    fn start() -> Self {
+        use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _};
+        use base64::Engine as _;
+        let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+            .unwrap()
+            .as_ref()
+            .to_vec();
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &pkcs8).unwrap();
+        let point = pair.public_key().as_ref().to_vec();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let discovery =
+            serde_json::json!({"issuer": url, "jwks_uri": format!("{url}/keys")}).to_string();
+        let jwks = serde_json::json!({"keys": [{
+            "kty": "EC", "crv": "P-256", "kid": "k1", "use": "sig", "alg": "ES256",
+            "x": b64(&point[1..33]), "y": b64(&point[33..]),
+        }]})
+        .to_string();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut buf = [0u8; 4096];
+                let n = stream.read(&mut buf).unwrap_or(0);
+                let head = String::from_utf8_lossy(&buf[..n]);
+                let path = head.split_whitespace().nth(1).unwrap_or("");
+                let (status, body) = match path {
+                    "/.well-known/openid-configuration" => ("200 OK", discovery.as_str()),
+                    "/keys" => ("200 OK", jwks.as_str()),
+                    _ => ("404 Not Found", "{}"),
+                };
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        Self { url, pkcs8 }
+    }
+
+    fn mint(&self, sub: &str, aud: &str) -> String {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        header.kid = Some("k1".into());
+        let claims = serde_json::json!({
+            "iss": self.url, "sub": sub, "aud": aud, "iat": now, "exp": now + 600,
+        });
+        jsonwebtoken::encode(
+            &header,
+            &claims,
+            &jsonwebtoken::EncodingKey::from_ec_der(&self.pkcs8),
+        )
+        .unwrap()
+    }
+}
+
+/// The IRSA convention (a Kubernetes pod's environment) with the AWS SDK for Rust's default
+/// credential chain: `AWS_WEB_IDENTITY_TOKEN_FILE` + `AWS_ROLE_ARN`, and
+/// `AWS_ENDPOINT_URL_STS` pointing the chain's STS client at Tessera. The SDK runs in a child
+/// process (the `irsa_child` test) because the environment is process-wide.
+#[test]
+fn irsa_environment_works_with_the_aws_sdk_default_chain() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start_with(tmp.path(), &[("TESSERA_OIDC_INSECURE_HTTP", "true")]);
+    let admin = server.admin();
+    let issuer = Issuer::start();
+    let (status, body) = server.call_service(
+        &admin,
+        "iam",
+        &form(&[
+            ("Action", "CreateOpenIDConnectProvider"),
+            ("Version", "2010-05-08"),
+            ("Url", &issuer.url),
+            ("ClientIDList.member.1", "sts.amazonaws.com"),
+        ]),
+    );
+    assert_eq!(status, 200, "{body}");
+    let provider = element(&body, "OpenIDConnectProviderArn").to_owned();
+    let host = issuer.url.trim_start_matches("http://");
+    let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Federated": provider},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {
+            format!("{host}:sub"): "system:serviceaccount:default:app",
+            format!("{host}:aud"): "sts.amazonaws.com",
+        }},
+    }]})
+    .to_string();
+    let (status, body) = server.call_service(
+        &admin,
+        "iam",
+        &form(&[
+            ("Action", "CreateRole"),
+            ("Version", "2010-05-08"),
+            ("RoleName", "irsa"),
+            ("AssumeRolePolicyDocument", &trust),
+        ]),
+    );
+    assert_eq!(status, 200, "{body}");
+    let role_arn = element(&body, "Arn").to_owned();
+
+    let token_file = tmp.path().join("token");
+    let run_child = |sub: &str| {
+        std::fs::write(&token_file, issuer.mint(sub, "sts.amazonaws.com")).unwrap();
+        let out = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "irsa_child",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", tmp.path())
+            .env("AWS_CONFIG_FILE", tmp.path().join("no-config"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                tmp.path().join("no-credentials"),
+            )
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_WEB_IDENTITY_TOKEN_FILE", &token_file)
+            .env("AWS_ROLE_ARN", &role_arn)
+            .env("AWS_ROLE_SESSION_NAME", "pod-1")
+            .env(
+                "AWS_ENDPOINT_URL_STS",
+                format!("http://127.0.0.1:{}", server.port),
+            )
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let (ok, output) = run_child("system:serviceaccount:default:app");
+    assert!(ok, "{output}\n{}", server.log_text());
+    assert!(
+        output.contains("CALLER arn:aws:sts::") && output.contains(":assumed-role/irsa/pod-1"),
+        "{output}"
+    );
+    // A token for another service account does not satisfy the trust condition.
+    let (ok, output) = run_child("system:serviceaccount:default:other");
+    assert!(!ok, "{output}");
+    assert!(output.contains("AccessDenied"), "{output}");
+}
+
+/// The SDK side of `irsa_environment_works_with_the_aws_sdk_default_chain`, which runs it in a
+/// child process with the IRSA environment.
+#[test]
+#[ignore = "run by irsa_environment_works_with_the_aws_sdk_default_chain with its environment"]
+fn irsa_child() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let sts = aws_sdk_sts::Client::new(&config);
+        match sts.get_caller_identity().send().await {
+            Ok(out) => println!("CALLER {}", out.arn().unwrap_or_default()),
+            Err(e) => panic!("{}", aws_sdk_sts::error::DisplayErrorContext(e)),
+        }
+    });
 }
