@@ -1,6 +1,11 @@
-//! `tessera`: runs the server and administers its data directory.
+//! `tessera`: runs the server and administers its data directory, and is a client of any
+//! AWS-compatible STS (`tessera sts …`, `credential-process`, `env`, `exec`).
 
-use clap::{Parser, Subcommand};
+mod output;
+mod session;
+mod sts;
+
+use clap::{CommandFactory, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -64,6 +69,56 @@ enum Command {
     Roles {
         #[command(subcommand)]
         command: RolesCommand,
+    },
+    /// Call STS like `aws sts`: same operation and parameter names, outputs and exit statuses.
+    ///
+    /// Example: tessera sts get-caller-identity --endpoint-url http://127.0.0.1:8470
+    Sts {
+        #[command(flatten)]
+        global: sts::Global,
+        #[command(subcommand)]
+        command: sts::StsCommand,
+    },
+    /// Print credentials as `credential_process` JSON (Version 1), cached on disk (0600) until 5
+    /// minutes before they expire.
+    ///
+    /// Example (in ~/.aws/config): credential_process = tessera credential-process --role-arn arn:aws:iam::123456789012:role/Deploy --profile admin
+    CredentialProcess {
+        #[command(flatten)]
+        global: sts::Global,
+        #[command(flatten)]
+        session: session::SessionArgs,
+        /// Always fetch new credentials; do not read or write the cache.
+        #[arg(long)]
+        no_cache: bool,
+    },
+    /// Print `export AWS_…=` lines with temporary credentials.
+    ///
+    /// Example: eval "$(tessera env --role-arn arn:aws:iam::123456789012:role/Deploy)"
+    Env {
+        #[command(flatten)]
+        global: sts::Global,
+        #[command(flatten)]
+        session: session::SessionArgs,
+    },
+    /// Run a command with temporary credentials in its environment; exits with its status.
+    ///
+    /// Example: tessera exec --role-arn arn:aws:iam::123456789012:role/Deploy -- terraform plan
+    Exec {
+        #[command(flatten)]
+        global: sts::Global,
+        #[command(flatten)]
+        session: session::SessionArgs,
+        /// The command and its arguments.
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+    },
+    /// Print a shell completion script.
+    ///
+    /// Example: tessera completions bash > /etc/bash_completion.d/tessera
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
     },
 }
 
@@ -157,8 +212,53 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
+/// Runs a client command: prints its output, or its failure as the aws CLI does.
+async fn client_command(command: Command) -> u8 {
+    let result = match command {
+        Command::Sts { global, command } => sts::run(command, &global).await.map(|out| (out, 0)),
+        Command::CredentialProcess {
+            global,
+            session,
+            no_cache,
+        } => session::credential_process(&session, &global, no_cache)
+            .await
+            .map(|out| (out, 0)),
+        Command::Env { global, session } => {
+            session::env(&session, &global).await.map(|out| (out, 0))
+        }
+        Command::Exec {
+            global,
+            session,
+            command,
+        } => session::exec(&session, &global, &command)
+            .await
+            .map(|code| (String::new(), code)),
+        _ => Ok((String::new(), 0)),
+    };
+    match result {
+        Ok((out, code)) => {
+            print!("{out}");
+            code
+        }
+        Err(failure) => failure.report(),
+    }
+}
+
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
+        Command::Sts { .. }
+        | Command::CredentialProcess { .. }
+        | Command::Env { .. }
+        | Command::Exec { .. } => Ok(()),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "tessera",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
         Command::Serve {
             store,
             listen,
@@ -224,8 +324,22 @@ async fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
+/// The aws CLI's status for a usage error.
+const USAGE_ERROR: u8 = 252;
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let usage = e.use_stderr();
+            let _ = e.print();
+            return if usage {
+                ExitCode::from(USAGE_ERROR)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -236,6 +350,15 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if matches!(
+        cli.command,
+        Command::Sts { .. }
+            | Command::CredentialProcess { .. }
+            | Command::Env { .. }
+            | Command::Exec { .. }
+    ) {
+        return ExitCode::from(runtime.block_on(client_command(cli.command)));
+    }
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
