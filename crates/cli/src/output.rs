@@ -207,7 +207,7 @@ mod tests {
         });
         assert_eq!(
             render(&doc, Format::Text, "AssumeRole"),
-            "6\nASSUMEDROLEUSER\tAROA:x\tarn\nCREDENTIALS\tASIA\t2026-01-01T00:00:00Z\ts\tt\n"
+            "6\nASSUMEDROLEUSER\tarn\tAROA:x\nCREDENTIALS\tASIA\t2026-01-01T00:00:00Z\ts\tt\n"
         );
         let who = json!({"UserId": "AIDA", "Account": "123", "Arn": "arn:x"});
         assert_eq!(render(&who, Format::Text, "x"), "123\tarn:x\tAIDA\n");
