@@ -261,8 +261,8 @@ impl StsClient {
             let retry = match &outcome {
                 Err(_) => true,
                 Ok((status, text)) => {
-                    *status >= 500
-                        || *status == 429
+                    // 501 is an action the server does not implement: retrying cannot help.
+                    matches!(*status, 500 | 502 | 503 | 504 | 429)
                         || ["Throttling", "ThrottlingException", "RequestLimitExceeded"]
                             .iter()
                             .any(|c| text.contains(&format!("<Code>{c}</Code>")))
