@@ -4,15 +4,19 @@
 
 use std::sync::Arc;
 use tessera_client::{
-    AutoRefreshingProvider, Endpoint, GetCallerIdentityRequest,
-    StsAssumeRoleSessionCredentialsProvider, Sts, StsClient, default_chain,
+    AutoRefreshingProvider, Endpoint, GetCallerIdentityRequest, Sts,
+    StsAssumeRoleSessionCredentialsProvider, StsClient, default_chain,
 };
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let role_arn = args.next().ok_or("usage: assume_role ROLE_ARN [ENDPOINT]")?;
-    let endpoint = args.next().unwrap_or_else(|| "http://127.0.0.1:8470".into());
+    let role_arn = args
+        .next()
+        .ok_or("usage: assume_role ROLE_ARN [ENDPOINT]")?;
+    let endpoint = args
+        .next()
+        .unwrap_or_else(|| "http://127.0.0.1:8470".into());
     let base = StsClient::new(
         Endpoint::custom(&endpoint, "us-east-1"),
         default_chain(None, Some(&endpoint), None),

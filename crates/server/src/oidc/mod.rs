@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 pub use tls::RootsError;
-use token::{Identity, Rules, TokenError, Unverified};
+use token::{Claims, Identity, Rules, TokenError, Unverified};
 
 /// Why a web identity token was refused.
 #[derive(Debug, thiserror::Error)]
@@ -41,7 +41,12 @@ pub struct Federation {
     clients: Mutex<HashMap<Vec<String>, reqwest::Client>>,
     skew: i64,
     max_age: i64,
+    /// Tokens whose signature verified, by digest (see [`Federation::verify`]).
+    verified: Mutex<HashMap<[u8; 32], Arc<Claims>>>,
 }
+
+/// Remembered verified tokens; the map is emptied when it reaches this size.
+const MAX_VERIFIED: usize = 4096;
 
 fn secs(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
@@ -62,6 +67,7 @@ impl Federation {
             clients: Mutex::new(HashMap::new()),
             skew: secs(config.clock_skew_secs),
             max_age: secs(config.max_token_age_secs),
+            verified: Mutex::new(HashMap::new()),
         })
     }
 
@@ -96,6 +102,10 @@ impl Federation {
 
     /// Verifies a token of `provider` and returns what it says. `iss` decides where keys are
     /// fetched from, so it is the token's own issuer, which names the provider.
+    ///
+    /// A token presented again (an IRSA pod refreshing with its projected token) skips the
+    /// signature check while the key that verified it is still published; its claims are
+    /// checked every time.
     pub async fn verify(
         &self,
         token: Unverified<'_>,
@@ -108,7 +118,26 @@ impl Federation {
             .fetcher
             .keys(&self.cache, &client, &issuer, token.kid())
             .await?;
-        let claims = token.verify(&keys)?;
+        let digest = token.digest();
+        let remembered = self
+            .verified
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&digest)
+            .cloned()
+            .filter(|_| keys.select(token.kid()).is_some());
+        let claims = match remembered {
+            Some(claims) => claims,
+            None => {
+                let claims = Arc::new(token.verify(&keys)?);
+                let mut verified = self.verified.lock().unwrap_or_else(PoisonError::into_inner);
+                if verified.len() >= MAX_VERIFIED {
+                    verified.clear();
+                }
+                verified.insert(digest, claims.clone());
+                claims
+            }
+        };
         let rules = Rules {
             now,
             skew: self.skew,

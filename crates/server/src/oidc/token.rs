@@ -142,6 +142,17 @@ impl<'t> Unverified<'t> {
         })
     }
 
+    /// SHA-256 of the whole token: what a verified signature is remembered by.
+    pub fn digest(&self) -> [u8; 32] {
+        let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+        ctx.update(self.signing_input.as_bytes());
+        ctx.update(b".");
+        ctx.update(self.signature.as_bytes());
+        let mut out = [0u8; 32];
+        out.copy_from_slice(ctx.finish().as_ref());
+        out
+    }
+
     /// The header's `kid`.
     pub fn kid(&self) -> Option<&str> {
         self.kid.as_deref()
