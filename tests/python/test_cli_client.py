@@ -91,7 +91,6 @@ OTHER_FAILURE = 255   # tessera: no credentials, connection refused, ...
 USAGE_ERROR = 252     # tessera: unknown option, missing required option, ...
 AWS_CLI_FAILURE = 255  # aws CLI v1: every failure
 
-AKIA_RE = r"AKIA[A-Z2-7]{16}"
 # How the aws CLI v1 prints a timestamp by default: as the server sent it.
 WIRE_TIMESTAMP_RE = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
 ANY_TIMESTAMP_RE = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)"
@@ -449,7 +448,7 @@ def test_bash_completions_register_for_tessera(cli):
     (["sts", "get-access-key-info"], "--access-key-id"),
     (["sts", "get-caller-identity", "--no-such-option"], "--no-such-option"),
     (["sts", "no-such-command"], "no-such-command"),
-    (["--output", "xml", "sts", "get-caller-identity"], "xml"),
+    (["sts", "get-caller-identity", "--output", "xml"], "xml"),
 ], ids=["missing-required", "missing-required-only", "unknown-option", "unknown-command",
         "bad-output"])
 def test_usage_errors_exit_252(cli, args, mentions):
@@ -486,17 +485,18 @@ def test_get_caller_identity_table_contains_the_values(cli, identity):
         assert value in out, describe(proc)
 
 
-@pytest.mark.parametrize("placement", ["before", "after"])
+@pytest.mark.parametrize("placement", ["before-sts", "before-command", "after-command"])
 def test_global_options_before_or_after_the_subcommand(cli_for, server, admin, identity,
                                                        placement):
     # [default] is unusable: the output proves that --profile admin was applied.
+    # before-sts is where the aws CLI documents them: aws --profile P sts ...
     cli = cli_for(server, {"default": BOGUS, "admin": admin})
     options = ["--profile", "admin", "--region", DEFAULT_REGION,
                "--endpoint-url", server.endpoint, "--output", "text"]
-    if placement == "before":
-        proc = cli.run(*options, "sts", "get-caller-identity")
-    else:
-        proc = cli.run("sts", "get-caller-identity", *options)
+    args = {"before-sts": [*options, "sts", "get-caller-identity"],
+            "before-command": ["sts", *options, "get-caller-identity"],
+            "after-command": ["sts", "get-caller-identity", *options]}[placement]
+    proc = cli.run(*args)
     assert ok(proc) == f"{identity['Account']}\t{identity['Arn']}\t{identity['UserId']}\n"
 
 
@@ -767,10 +767,9 @@ def test_get_federation_token(cli, server, account, output):
      []),
     ("get-delegated-access-token", "GetDelegatedAccessToken",
      ["--trade-in-token", "a-trade-in-token"], []),
-    # the aws CLI's model also requires --signing-algorithm; tessera's contract does not
+    # (the audience is not a URL: the aws CLI v1 would fetch an http(s):// parameter value)
     ("get-web-identity-token", "GetWebIdentityToken",
-     # (not a URL: the aws CLI v1 would fetch an http(s):// parameter value)
-     ["--audience", "tessera-test-audience"], ["--signing-algorithm", "RS256"]),
+     ["--audience", "tessera-test-audience", "--signing-algorithm", "RS256"], []),
 ], ids=["saml", "decode-authorization-message", "assume-root", "delegated-access-token",
         "web-identity-token"])
 def test_not_implemented_actions(cli, account, command, operation, args, aws_only):
@@ -778,6 +777,15 @@ def test_not_implemented_actions(cli, account, command, operation, args, aws_onl
     assert_same_service_error(
         cli.sts(command, *args), cli.aws_sts(command, *args, *aws_only),
         "NotImplemented", operation, f"{operation} is not implemented by this server yet.")
+
+
+def test_get_web_identity_token_needs_only_the_audience(cli):
+    # tessera's documented interface is `get-web-identity-token --audience A` (the aws
+    # CLI's model also requires --signing-algorithm).
+    assert_service_error(
+        cli.sts("get-web-identity-token", "--audience", "tessera-test-audience"),
+        "NotImplemented", "GetWebIdentityToken",
+        "GetWebIdentityToken is not implemented by this server yet.")
 
 
 # ---------------------------------------------------------------------------
@@ -948,16 +956,28 @@ def test_profile_with_role_arn_and_source_profile(cli, account, admin_role):
     assert out == ok(cli.aws("sts", "get-caller-identity", "--profile", "assumed"))
 
 
+def assert_profile_assume_role_error(cli: Cli, profile: str, code: str, message: str) -> None:
+    """GetCallerIdentity through a role_arn profile whose AssumeRole fails: like the aws
+    CLI, tessera prints the AssumeRole error line (exit 254 or 255: the contract names
+    no status for a failure while resolving credentials)."""
+    aws = cli.aws("sts", "get-caller-identity", "--profile", profile)
+    assert (aws.returncode, aws.stderr) == (
+        AWS_CLI_FAILURE, error_line(code, "AssumeRole", message)), describe(aws)
+    proc = cli.run("sts", "get-caller-identity", "--profile", profile)
+    assert proc.returncode in (SERVICE_ERROR, OTHER_FAILURE), describe(proc)
+    assert proc.stdout == "", describe(proc)
+    assert proc.stderr == aws.stderr, describe(proc)
+
+
 def test_profile_external_id_is_sent(cli, account, admin_role):
+    # without external_id in the profile the trust policy's condition fails
     role = admin_role(condition={"StringEquals": {"sts:ExternalId": "profile-ext"}})
     cli.write_config(role_profile("noext", role, endpoint=cli.endpoint,
                                   role_session_name="noext"))
-    proc = cli.run("sts", "get-caller-identity", "--profile", "noext")
-    assert proc.returncode in (SERVICE_ERROR, OTHER_FAILURE), describe(proc)
-    assert proc.stdout == "", describe(proc)
-    assert error_line("AccessDenied", "AssumeRole",
-                      f"User: {cli_admin_arn(account)} is not authorized to perform: "
-                      f"sts:AssumeRole on resource: {role['Arn']}") in proc.stderr, describe(proc)
+    assert_profile_assume_role_error(
+        cli, "noext", "AccessDenied",
+        f"User: {cli_admin_arn(account)} is not authorized to perform: sts:AssumeRole on "
+        f"resource: {role['Arn']}")
 
 
 def test_profile_duration_seconds_is_sent(cli, admin_role):
@@ -965,11 +985,7 @@ def test_profile_duration_seconds_is_sent(cli, admin_role):
     role = admin_role()
     cli.write_config(role_profile("long", role, endpoint=cli.endpoint,
                                   duration_seconds="7200"))
-    proc = cli.run("sts", "get-caller-identity", "--profile", "long")
-    assert proc.returncode in (SERVICE_ERROR, OTHER_FAILURE), describe(proc)
-    assert proc.stdout == "", describe(proc)
-    assert error_line("ValidationError", "AssumeRole", MAX_SESSION_LIMIT) in proc.stderr, (
-        describe(proc))
+    assert_profile_assume_role_error(cli, "long", "ValidationError", MAX_SESSION_LIMIT)
 
 
 # ---------------------------------------------------------------------------

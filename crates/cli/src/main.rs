@@ -20,6 +20,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Parser)]
 #[command(version, about, long_about = None)]
 struct Cli {
+    #[command(flatten)]
+    global: sts::Global,
     #[command(subcommand)]
     command: Command,
 }
@@ -47,9 +49,6 @@ enum Command {
         /// Address to listen on [default: 127.0.0.1:8470].
         #[arg(long)]
         listen: Option<SocketAddr>,
-        /// Region this server presents as; SigV4 scopes for it and us-east-1 are accepted.
-        #[arg(long)]
-        region: Option<String>,
         /// Account id to create on first start (12 digits; random if unset).
         #[arg(long)]
         account_id: Option<String>,
@@ -74,8 +73,6 @@ enum Command {
     ///
     /// Example: tessera sts get-caller-identity --endpoint-url http://127.0.0.1:8470
     Sts {
-        #[command(flatten)]
-        global: sts::Global,
         #[command(subcommand)]
         command: sts::StsCommand,
     },
@@ -84,8 +81,6 @@ enum Command {
     ///
     /// Example (in ~/.aws/config): credential_process = tessera credential-process --role-arn arn:aws:iam::123456789012:role/Deploy --profile admin
     CredentialProcess {
-        #[command(flatten)]
-        global: sts::Global,
         #[command(flatten)]
         session: session::SessionArgs,
         /// Always fetch new credentials; do not read or write the cache.
@@ -97,16 +92,12 @@ enum Command {
     /// Example: eval "$(tessera env --role-arn arn:aws:iam::123456789012:role/Deploy)"
     Env {
         #[command(flatten)]
-        global: sts::Global,
-        #[command(flatten)]
         session: session::SessionArgs,
     },
     /// Run a command with temporary credentials in its environment; exits with its status.
     ///
     /// Example: tessera exec --role-arn arn:aws:iam::123456789012:role/Deploy -- terraform plan
     Exec {
-        #[command(flatten)]
-        global: sts::Global,
         #[command(flatten)]
         session: session::SessionArgs,
         /// The command and its arguments.
@@ -213,24 +204,16 @@ async fn shutdown_signal() {
 }
 
 /// Runs a client command: prints its output, or its failure as the aws CLI does.
-async fn client_command(command: Command) -> u8 {
+async fn client_command(command: Command, global: sts::Global) -> u8 {
     let result = match command {
-        Command::Sts { global, command } => sts::run(command, &global).await.map(|out| (out, 0)),
-        Command::CredentialProcess {
-            global,
-            session,
-            no_cache,
-        } => session::credential_process(&session, &global, no_cache)
-            .await
-            .map(|out| (out, 0)),
-        Command::Env { global, session } => {
-            session::env(&session, &global).await.map(|out| (out, 0))
+        Command::Sts { command } => sts::run(command, &global).await.map(|out| (out, 0)),
+        Command::CredentialProcess { session, no_cache } => {
+            session::credential_process(&session, &global, no_cache)
+                .await
+                .map(|out| (out, 0))
         }
-        Command::Exec {
-            global,
-            session,
-            command,
-        } => session::exec(&session, &global, &command)
+        Command::Env { session } => session::env(&session, &global).await.map(|out| (out, 0)),
+        Command::Exec { session, command } => session::exec(&session, &global, &command)
             .await
             .map(|code| (String::new(), code)),
         _ => Ok((String::new(), 0)),
@@ -262,7 +245,6 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Serve {
             store,
             listen,
-            region,
             account_id,
             dev,
             log_format,
@@ -272,7 +254,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             if let Some(l) = listen {
                 config.listen = l;
             }
-            if let Some(r) = region {
+            if let Some(r) = cli.global.region {
+                // The global --region: the region this server presents as.
                 config.region = r;
             }
             if account_id.is_some() {
@@ -357,7 +340,7 @@ fn main() -> ExitCode {
             | Command::Env { .. }
             | Command::Exec { .. }
     ) {
-        return ExitCode::from(runtime.block_on(client_command(cli.command)));
+        return ExitCode::from(runtime.block_on(client_command(cli.command, cli.global)));
     }
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,

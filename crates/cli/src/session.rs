@@ -1,7 +1,7 @@
 //! `tessera credential-process`, `tessera env` and `tessera exec`: temporary credentials for
 //! other programs, as aws-vault offers them.
 
-use crate::sts::{Failure, Global, client};
+use crate::sts::{Failure, Global, client, failure};
 use serde_json::json;
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -39,12 +39,6 @@ async fn fetch(args: &SessionArgs, g: &Global) -> Result<Credentials, Failure> {
         }
         None => None,
     };
-    let service = |code: &str, message: &str, operation| Failure::Service {
-        code: code.to_owned(),
-        message: message.to_owned(),
-        operation,
-    };
-    let other = |e: String| Failure::Other(e);
     let creds = match &args.role_arn {
         Some(role_arn) => {
             let r = sts
@@ -60,10 +54,7 @@ async fn fetch(args: &SessionArgs, g: &Global) -> Result<Credentials, Failure> {
                     ..Default::default()
                 })
                 .await
-                .map_err(|e| match e.service_error() {
-                    Some((c, m)) => service(c, m, "AssumeRole"),
-                    None => other(e.to_string()),
-                })?;
+                .map_err(|e| failure("AssumeRole", e))?;
             r.credentials
         }
         None => {
@@ -74,10 +65,7 @@ async fn fetch(args: &SessionArgs, g: &Global) -> Result<Credentials, Failure> {
                     token_code,
                 })
                 .await
-                .map_err(|e| match e.service_error() {
-                    Some((c, m)) => service(c, m, "GetSessionToken"),
-                    None => other(e.to_string()),
-                })?;
+                .map_err(|e| failure("GetSessionToken", e))?;
             r.credentials
         }
     };

@@ -12,7 +12,8 @@ pub struct Global {
     /// Profile from the shared config and credentials files.
     #[arg(long, global = true)]
     pub profile: Option<String>,
-    /// Region (signing scope, and AWS's regional endpoint when no endpoint is given).
+    /// Region: the signing scope and AWS endpoint of client commands; for `serve`, the region
+    /// the server presents as (SigV4 scopes for it and us-east-1 are accepted).
     #[arg(long, global = true)]
     pub region: Option<String>,
     /// Endpoint URL, e.g. http://127.0.0.1:8470 (also AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL).
@@ -61,7 +62,18 @@ impl Failure {
     }
 }
 
-fn failure<E: ServiceError>(operation: &'static str, e: StsError<E>) -> Failure {
+pub fn failure<E: ServiceError>(operation: &'static str, e: StsError<E>) -> Failure {
+    // A refusal while fetching credentials (a profile's role) is reported as that call's.
+    if let StsError::Credentials(CredentialsError {
+        service: Some(s), ..
+    }) = &e
+    {
+        return Failure::Service {
+            code: s.code.clone(),
+            message: s.message.clone(),
+            operation: s.operation,
+        };
+    }
     match e.service_error() {
         Some((code, message)) => Failure::Service {
             code: code.to_owned(),
@@ -69,7 +81,7 @@ fn failure<E: ServiceError>(operation: &'static str, e: StsError<E>) -> Failure 
             operation,
         },
         None => Failure::Other(match e {
-            StsError::Credentials(m) => format!("Unable to locate credentials: {m}"),
+            StsError::Credentials(m) => format!("Unable to locate credentials: {}", m.message),
             StsError::Dispatch(m) => format!("Could not connect to the endpoint URL: {m}"),
             other => other.to_string(),
         }),

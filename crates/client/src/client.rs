@@ -204,7 +204,7 @@ impl StsClient {
                 self.credentials
                     .credentials()
                     .await
-                    .map_err(|e| StsError::Credentials(e.message))?,
+                    .map_err(StsError::Credentials)?,
             )
         } else {
             None

@@ -102,6 +102,20 @@ impl TryFrom<&crate::types::Credentials> for AwsCredentials {
 pub struct CredentialsError {
     /// What went wrong.
     pub message: String,
+    /// When STS refused the call that would have produced them: so callers can report it as
+    /// the service error it is (the aws CLI does).
+    pub service: Option<ServiceFailure>,
+}
+
+/// A service error met while fetching credentials.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceFailure {
+    /// The STS action (`AssumeRole`, …).
+    pub operation: &'static str,
+    /// The error code.
+    pub code: String,
+    /// The error message.
+    pub message: String,
 }
 
 impl CredentialsError {
@@ -109,6 +123,7 @@ impl CredentialsError {
     pub fn new(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
+            service: None,
         }
     }
 }
@@ -198,16 +213,23 @@ impl ProvideCredentials for ChainProvider {
     fn credentials(&self) -> CredentialsFuture<'_> {
         Box::pin(async move {
             let mut reasons = Vec::new();
+            let mut service = None;
             for p in &self.providers {
                 match p.credentials().await {
                     Ok(c) => return Ok(c),
-                    Err(e) => reasons.push(e.message),
+                    Err(e) => {
+                        reasons.push(e.message);
+                        service = service.or(e.service);
+                    }
                 }
             }
-            Err(CredentialsError::new(format!(
-                "no provider in the chain had credentials: {}",
-                reasons.join("; ")
-            )))
+            Err(CredentialsError {
+                message: format!(
+                    "no provider in the chain had credentials: {}",
+                    reasons.join("; ")
+                ),
+                service,
+            })
         })
     }
 }

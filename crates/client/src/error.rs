@@ -21,7 +21,7 @@ pub enum StsError<E> {
     Service(E),
     /// No credentials could be found or refreshed.
     #[error("credentials: {0}")]
-    Credentials(String),
+    Credentials(crate::credentials::CredentialsError),
     /// The request could not be sent or the response not received.
     #[error("dispatch: {0}")]
     Dispatch(String),

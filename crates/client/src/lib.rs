@@ -33,7 +33,8 @@ mod xml;
 pub use client::{Endpoint, Sts, StsClient};
 pub use credentials::{
     AutoRefreshingProvider, AwsCredentials, ChainProvider, CredentialsError, CredentialsFuture,
-    EnvironmentProvider, ProvideCredentials, REFRESH_JITTER, REFRESH_MARGIN, StaticProvider,
+    EnvironmentProvider, ProvideCredentials, REFRESH_JITTER, REFRESH_MARGIN, ServiceFailure,
+    StaticProvider,
 };
 pub use error::*;
 pub use profile::{

@@ -3,7 +3,9 @@
 //! refresh). Put them behind [`crate::AutoRefreshingProvider`] to cache them.
 
 use crate::client::{Sts, StsClient};
-use crate::credentials::{AwsCredentials, CredentialsError, CredentialsFuture, ProvideCredentials};
+use crate::credentials::{
+    AwsCredentials, CredentialsError, CredentialsFuture, ProvideCredentials, ServiceFailure,
+};
 use crate::profile::{resolve_endpoint, resolve_region};
 use crate::types::{
     AssumeRoleRequest, AssumeRoleWithWebIdentityRequest, Credentials, GetSessionTokenRequest,
@@ -14,12 +16,19 @@ use std::sync::Arc;
 /// Asked for the current code of an MFA device (its serial is the argument), e.g. by prompting.
 pub type MfaCallback = Arc<dyn Fn(&str) -> Result<String, CredentialsError> + Send + Sync>;
 
-fn convert<E: std::fmt::Display>(
-    action: &str,
-    result: Result<Option<Credentials>, E>,
+fn convert<E: crate::error::ServiceError>(
+    action: &'static str,
+    result: Result<Option<Credentials>, crate::error::StsError<E>>,
 ) -> Result<AwsCredentials, CredentialsError> {
     let creds = result
-        .map_err(|e| CredentialsError::new(format!("{action}: {e}")))?
+        .map_err(|e| CredentialsError {
+            message: format!("{action}: {e}"),
+            service: e.service_error().map(|(code, message)| ServiceFailure {
+                operation: action,
+                code: code.to_owned(),
+                message: message.to_owned(),
+            }),
+        })?
         .ok_or_else(|| CredentialsError::new(format!("{action} returned no credentials")))?;
     AwsCredentials::try_from(&creds)
 }
