@@ -155,7 +155,10 @@ fn table(doc: &Value, title: &str) -> String {
     let mut rows: Vec<(usize, String, String)> = Vec::new();
     fn walk(v: &Value, depth: usize, rows: &mut Vec<(usize, String, String)>) {
         if let Value::Object(map) = v {
-            for (k, val) in map {
+            // The aws CLI's tables list members sorted by name.
+            let mut members: Vec<(&String, &Value)> = map.iter().collect();
+            members.sort_by(|a, b| a.0.cmp(b.0));
+            for (k, val) in members {
                 if is_scalar(val) {
                     rows.push((depth, k.clone(), scalar(val)));
                 } else {
