@@ -35,39 +35,16 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-/// Registers `issuer` and creates a role trusting it for `sub`; returns the role ARN.
+/// A role named `web` trusting `issuer`'s tokens for audience `app` and subject `sub`.
 fn web_identity_role(server: &Server, admin: &Creds, issuer: &Issuer, sub: &str) -> String {
-    let (status, body) = server.call_service(
+    create_web_identity_role(
+        server,
         admin,
-        "iam",
-        &form(&[
-            ("Action", "CreateOpenIDConnectProvider"),
-            ("Version", "2010-05-08"),
-            ("Url", &issuer.url),
-            ("ClientIDList.member.1", "app"),
-        ]),
-    );
-    assert_eq!(status, 200, "{body}");
-    let provider = element(&body, "OpenIDConnectProviderArn").to_owned();
-    let host = issuer.url.trim_start_matches("http://");
-    let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"Federated": provider},
-        "Action": "sts:AssumeRoleWithWebIdentity",
-        "Condition": {"StringEquals": {format!("{host}:sub"): sub}},
-    }]})
-    .to_string();
-    let (status, body) = server.call_service(
-        admin,
-        "iam",
-        &form(&[
-            ("Action", "CreateRole"),
-            ("Version", "2010-05-08"),
-            ("RoleName", "web"),
-            ("AssumeRolePolicyDocument", &trust),
-        ]),
-    );
-    assert_eq!(status, 200, "{body}");
-    element(&body, "Arn").to_owned()
+        issuer,
+        "app",
+        "web",
+        &[("{issuer}:sub", sub)],
+    )
 }
 
 #[test]

@@ -398,40 +398,17 @@ fn irsa_environment_works_with_the_aws_sdk_default_chain() {
     let server = Server::start_with(tmp.path(), &[("TESSERA_OIDC_INSECURE_HTTP", "true")]);
     let admin = server.admin();
     let issuer = Issuer::start();
-    let (status, body) = server.call_service(
+    let role_arn = create_web_identity_role(
+        &server,
         &admin,
-        "iam",
-        &form(&[
-            ("Action", "CreateOpenIDConnectProvider"),
-            ("Version", "2010-05-08"),
-            ("Url", &issuer.url),
-            ("ClientIDList.member.1", "sts.amazonaws.com"),
-        ]),
+        &issuer,
+        "sts.amazonaws.com",
+        "irsa",
+        &[
+            ("{issuer}:sub", "system:serviceaccount:default:app"),
+            ("{issuer}:aud", "sts.amazonaws.com"),
+        ],
     );
-    assert_eq!(status, 200, "{body}");
-    let provider = element(&body, "OpenIDConnectProviderArn").to_owned();
-    let host = issuer.url.trim_start_matches("http://");
-    let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"Federated": provider},
-        "Action": "sts:AssumeRoleWithWebIdentity",
-        "Condition": {"StringEquals": {
-            format!("{host}:sub"): "system:serviceaccount:default:app",
-            format!("{host}:aud"): "sts.amazonaws.com",
-        }},
-    }]})
-    .to_string();
-    let (status, body) = server.call_service(
-        &admin,
-        "iam",
-        &form(&[
-            ("Action", "CreateRole"),
-            ("Version", "2010-05-08"),
-            ("RoleName", "irsa"),
-            ("AssumeRolePolicyDocument", &trust),
-        ]),
-    );
-    assert_eq!(status, 200, "{body}");
-    let role_arn = element(&body, "Arn").to_owned();
 
     let token_file = tmp.path().join("token");
     let run_child = |sub: &str| {

@@ -33,6 +33,16 @@ fn convert<E: crate::error::ServiceError>(
     AwsCredentials::try_from(&creds)
 }
 
+/// The serial and the code its callback gives, when MFA is configured.
+fn mfa_fields(
+    mfa: Option<&(String, MfaCallback)>,
+) -> Result<(Option<String>, Option<String>), CredentialsError> {
+    Ok(match mfa {
+        Some((serial, callback)) => (Some(serial.clone()), Some(callback(serial)?)),
+        None => (None, None),
+    })
+}
+
 /// Credentials of a role, by `AssumeRole` with the client's own credentials.
 pub struct StsAssumeRoleSessionCredentialsProvider {
     client: StsClient,
@@ -71,10 +81,7 @@ impl StsAssumeRoleSessionCredentialsProvider {
 impl ProvideCredentials for StsAssumeRoleSessionCredentialsProvider {
     fn credentials(&self) -> CredentialsFuture<'_> {
         Box::pin(async move {
-            let (serial_number, token_code) = match &self.mfa {
-                Some((serial, callback)) => (Some(serial.clone()), Some(callback(serial)?)),
-                None => (None, None),
-            };
+            let (serial_number, token_code) = mfa_fields(self.mfa.as_ref())?;
             let out = self
                 .client
                 .assume_role(AssumeRoleRequest {
@@ -121,10 +128,7 @@ impl StsSessionCredentialsProvider {
 impl ProvideCredentials for StsSessionCredentialsProvider {
     fn credentials(&self) -> CredentialsFuture<'_> {
         Box::pin(async move {
-            let (serial_number, token_code) = match &self.mfa {
-                Some((serial, callback)) => (Some(serial.clone()), Some(callback(serial)?)),
-                None => (None, None),
-            };
+            let (serial_number, token_code) = mfa_fields(self.mfa.as_ref())?;
             let out = self
                 .client
                 .get_session_token(GetSessionTokenRequest {

@@ -241,8 +241,8 @@ impl StsResponse for AssumeRoleResponse {
     }
 }
 
-/// `AssumeRoleWithSAML` input (unsigned).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// `AssumeRoleWithSAML` input (unsigned). `Debug` leaves the assertion out.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct AssumeRoleWithSAMLRequest {
     /// Requested duration.
     pub duration_seconds: Option<i64>,
@@ -256,6 +256,16 @@ pub struct AssumeRoleWithSAMLRequest {
     pub role_arn: String,
     /// The base64 `SAMLResponse`.
     pub saml_assertion: String,
+}
+
+impl std::fmt::Debug for AssumeRoleWithSAMLRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AssumeRoleWithSAMLRequest")
+            .field("role_arn", &self.role_arn)
+            .field("principal_arn", &self.principal_arn)
+            .field("saml_assertion", &"<redacted>")
+            .finish_non_exhaustive()
+    }
 }
 
 impl StsRequest for AssumeRoleWithSAMLRequest {
@@ -313,8 +323,8 @@ impl StsResponse for AssumeRoleWithSAMLResponse {
     }
 }
 
-/// `AssumeRoleWithWebIdentity` input (unsigned).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// `AssumeRoleWithWebIdentity` input (unsigned). `Debug` leaves the token out.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct AssumeRoleWithWebIdentityRequest {
     /// Requested duration.
     pub duration_seconds: Option<i64>,
@@ -330,6 +340,16 @@ pub struct AssumeRoleWithWebIdentityRequest {
     pub role_session_name: String,
     /// The OIDC ID token.
     pub web_identity_token: String,
+}
+
+impl std::fmt::Debug for AssumeRoleWithWebIdentityRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AssumeRoleWithWebIdentityRequest")
+            .field("role_arn", &self.role_arn)
+            .field("role_session_name", &self.role_session_name)
+            .field("web_identity_token", &"<redacted>")
+            .finish_non_exhaustive()
+    }
 }
 
 impl StsRequest for AssumeRoleWithWebIdentityRequest {
@@ -720,6 +740,20 @@ mod tests {
         assert_eq!(get("Tags.member.1.Value"), Some("v"));
         assert_eq!(get("TransitiveTagKeys.member.1"), Some("k"));
         assert_eq!(get("ExternalId"), None);
+    }
+
+    #[test]
+    fn bearer_tokens_are_not_in_debug() {
+        let w = AssumeRoleWithWebIdentityRequest {
+            web_identity_token: "TOKEN-VALUE".into(),
+            ..Default::default()
+        };
+        let s = AssumeRoleWithSAMLRequest {
+            saml_assertion: "ASSERTION-VALUE".into(),
+            ..Default::default()
+        };
+        assert!(!format!("{w:?}").contains("TOKEN-VALUE"));
+        assert!(!format!("{s:?}").contains("ASSERTION-VALUE"));
     }
 
     #[test]

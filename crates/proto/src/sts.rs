@@ -396,8 +396,8 @@ fn read_federation(v: &mut Violations, params: &Params<'_>) -> GetFederationToke
     }
 }
 
-/// `AssumeRoleWithWebIdentity` parameters.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// `AssumeRoleWithWebIdentity` parameters. `Debug` leaves the token out.
+#[derive(Clone, PartialEq, Eq)]
 pub struct AssumeRoleWithWebIdentity {
     /// The role to assume, as given (parsed by the operation).
     pub role_arn: String,
@@ -414,6 +414,18 @@ pub struct AssumeRoleWithWebIdentity {
     pub policy: Option<String>,
     /// Managed session policy ARNs.
     pub policy_arns: Vec<String>,
+}
+
+impl fmt::Debug for AssumeRoleWithWebIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AssumeRoleWithWebIdentity")
+            .field("role_arn", &self.role_arn)
+            .field("role_session_name", &self.role_session_name)
+            .field("web_identity_token", &"<redacted>")
+            .field("provider_id", &self.provider_id)
+            .field("duration", &self.duration)
+            .finish_non_exhaustive()
+    }
 }
 
 fn read_role_arn(v: &mut Violations, params: &Params<'_>) -> String {
@@ -792,6 +804,18 @@ mod tests {
                 .code,
             ErrorCode::InvalidAction
         );
+    }
+
+    #[test]
+    fn web_identity_token_is_not_in_debug() {
+        let r = decode_unsigned(
+            Action::AssumeRoleWithWebIdentity,
+            &params("RoleArn=arn:aws:iam::123456789012:role/r&RoleSessionName=s1&WebIdentityToken=secret.token.value"),
+        )
+        .unwrap();
+        let shown = format!("{r:?}");
+        assert!(!shown.contains("secret.token.value"), "{shown}");
+        assert!(shown.contains("role/r"));
     }
 
     #[test]

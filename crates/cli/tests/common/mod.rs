@@ -319,3 +319,51 @@ impl Issuer {
         .unwrap()
     }
 }
+
+/// Registers `issuer` with the audience `client_id` and creates the role `name` trusting it
+/// under `conditions` (a `StringEquals` map of condition keys, `{issuer}` replaced by the
+/// issuer's host and port); returns the role's ARN.
+pub fn create_web_identity_role(
+    server: &Server,
+    admin: &Creds,
+    issuer: &Issuer,
+    client_id: &str,
+    name: &str,
+    conditions: &[(&str, &str)],
+) -> String {
+    let (status, body) = server.call_service(
+        admin,
+        "iam",
+        &form(&[
+            ("Action", "CreateOpenIDConnectProvider"),
+            ("Version", "2010-05-08"),
+            ("Url", &issuer.url),
+            ("ClientIDList.member.1", client_id),
+        ]),
+    );
+    assert_eq!(status, 200, "{body}");
+    let provider = element(&body, "OpenIDConnectProviderArn").to_owned();
+    let host = issuer.url.trim_start_matches("http://");
+    let equals: serde_json::Map<String, serde_json::Value> = conditions
+        .iter()
+        .map(|(k, v)| (k.replace("{issuer}", host), serde_json::Value::from(*v)))
+        .collect();
+    let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Federated": provider},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": equals},
+    }]})
+    .to_string();
+    let (status, body) = server.call_service(
+        admin,
+        "iam",
+        &form(&[
+            ("Action", "CreateRole"),
+            ("Version", "2010-05-08"),
+            ("RoleName", name),
+            ("AssumeRolePolicyDocument", &trust),
+        ]),
+    );
+    assert_eq!(status, 200, "{body}");
+    element(&body, "Arn").to_owned()
+}

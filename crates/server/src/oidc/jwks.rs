@@ -185,22 +185,23 @@ impl Fetcher {
         }
     }
 
-    /// The keys of `issuer` able to verify a token with `kid`, fetching when the cache cannot
-    /// answer. The returned set may still lack `kid`; the caller reports that.
+    /// The keys of `issuer` able to verify a token with `kid`, fetching (with the client
+    /// `client` makes, only then) when the cache cannot answer. The returned set may still lack
+    /// `kid`; the caller reports that.
     pub async fn keys(
         &self,
         cache: &Cache,
-        client: &reqwest::Client,
+        client: impl FnOnce() -> Result<reqwest::Client, FetchError>,
         issuer: &str,
         kid: Option<&str>,
     ) -> Result<Arc<KeySet>, FetchError> {
-        let entry = cache
-            .issuers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .entry(issuer.to_owned())
-            .or_default()
-            .clone();
+        let entry = {
+            let mut issuers = cache.issuers.lock().unwrap_or_else(PoisonError::into_inner);
+            match issuers.get(issuer) {
+                Some(e) => e.clone(),
+                None => issuers.entry(issuer.to_owned()).or_default().clone(),
+            }
+        };
         let asked = Instant::now();
         let lookup = |now| {
             let state = entry.state.lock().unwrap_or_else(PoisonError::into_inner);
@@ -228,7 +229,10 @@ impl Fetcher {
                 FetchError::Unusable("the identity provider published no usable key".into())
             });
         }
-        let fetched = self.fetch(client, issuer).await;
+        let fetched = match client() {
+            Ok(client) => self.fetch(&client, issuer).await,
+            Err(e) => Err(e),
+        };
         let mut state = entry.state.lock().unwrap_or_else(PoisonError::into_inner);
         let done = Instant::now();
         match fetched {

@@ -113,10 +113,14 @@ impl Federation {
         now: i64,
     ) -> Result<Identity, WebIdentityError> {
         let issuer = token.issuer()?.to_owned();
-        let client = self.client(&provider.thumbprints)?;
         let keys = self
             .fetcher
-            .keys(&self.cache, &client, &issuer, token.kid())
+            .keys(
+                &self.cache,
+                || self.client(&provider.thumbprints),
+                &issuer,
+                token.kid(),
+            )
             .await?;
         let digest = token.digest();
         let remembered = self
