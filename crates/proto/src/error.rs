@@ -42,6 +42,10 @@ pub enum ErrorCode {
     DeleteConflict,
     /// IAM: a semantic input error (duplicate tag keys, reserved prefixes, …).
     InvalidInput,
+    /// IAM: the entity is AWS managed and cannot be changed.
+    UnmodifiableEntity,
+    /// IAM: the MFA codes given to enable or resync a device are wrong.
+    InvalidAuthenticationCode,
     /// STS: session policies and tags do not fit in a session token.
     PackedPolicyTooLarge,
     /// A bug or an unavailable dependency on our side.
@@ -89,6 +93,8 @@ impl ErrorCode {
             Self::MalformedPolicyDocument => "MalformedPolicyDocument",
             Self::DeleteConflict => "DeleteConflict",
             Self::InvalidInput => "InvalidInput",
+            Self::UnmodifiableEntity => "UnmodifiableEntity",
+            Self::InvalidAuthenticationCode => "InvalidAuthenticationCode",
             Self::PackedPolicyTooLarge => "PackedPolicyTooLarge",
             Self::InternalFailure => "InternalFailure",
             Self::ServiceUnavailable => "ServiceUnavailable",
@@ -107,6 +113,7 @@ impl ErrorCode {
             | Self::SignatureDoesNotMatch
             | Self::ExpiredToken
             | Self::AccessDenied
+            | Self::InvalidAuthenticationCode
             | Self::IdpRejectedClaim => 403,
             Self::IncompleteSignature
             | Self::ValidationError
@@ -114,6 +121,7 @@ impl ErrorCode {
             | Self::MissingAction
             | Self::MalformedPolicyDocument
             | Self::InvalidInput
+            | Self::UnmodifiableEntity
             | Self::PackedPolicyTooLarge
             | Self::InvalidIdentityToken
             | Self::ExpiredTokenException

@@ -150,7 +150,7 @@ fn resolve_and_verify(
             claim.verify_with(req, &key)?;
             Ok(Caller {
                 identity,
-                session: SessionData::open(&claims),
+                session: SessionData::open(&claims, ctx.snapshot),
                 credential: Credential::Session(Box::new(claims)),
                 region: claim.scope.region.clone(),
             })

@@ -82,6 +82,7 @@ pub fn prepare(config: &Config, master: &MasterKey, now: i64) -> Result<Created,
             account_id: account_id.clone(),
             name: ADMIN_NAME.to_owned(),
             path: "/".to_owned(),
+            boundary: None,
             created_at: now,
         },
         admin_policy: UserPolicyRow {

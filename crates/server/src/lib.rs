@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod auth;
 pub mod authorize;
+pub mod aws_policies;
 pub mod bootstrap;
 pub mod config;
 pub mod crypto;

@@ -163,7 +163,7 @@ async fn run<S: Store>(
                 )
             })?;
             let request = iam::decode(action, &decoded.params)?;
-            let planned = crate::iam::plan(request, &caller, &snapshot)?;
+            let planned = crate::iam::plan(action, request, &caller, &snapshot)?;
             let authorized = crate::iam::authorize(planned, &caller, &env)?;
             Ok(Outcome::Iam(
                 crate::iam::execute(authorized, app, &snapshot, &caller, now).await?,

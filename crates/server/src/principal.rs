@@ -1,6 +1,6 @@
 //! The authenticated caller, and the identity values AWS derives from it (spec §3.7, §4.5).
 
-use crate::snapshot::{Role, User};
+use crate::snapshot::{ManagedPolicy, Role, Snapshot, User};
 use crate::tokens::SessionClaims;
 use crate::tokens::{Federated, Origin, PackedSession, unpack};
 use std::sync::Arc;
@@ -112,18 +112,38 @@ pub struct SessionData {
     pub packed: PackedSession,
     /// The inline session policy, parsed (validated when the session was minted).
     pub policies: Vec<Policy>,
+    /// The managed session policies as they are now; one deleted since is simply absent, so
+    /// it allows nothing.
+    pub managed: Vec<Arc<ManagedPolicy>>,
 }
 
 impl SessionData {
-    /// Opens the packed section of a session's claims.
-    pub fn open(claims: &SessionClaims) -> Self {
+    /// Opens the packed section of a session's claims, resolving its managed policies in the
+    /// current snapshot.
+    pub fn open(claims: &SessionClaims, snapshot: &Snapshot) -> Self {
         let packed = unpack(&claims.packed).unwrap_or_default();
         let policies = packed
             .policy
             .iter()
             .filter_map(|p| Policy::parse(p, PolicyKind::Identity).ok())
             .collect();
-        Self { packed, policies }
+        let managed = packed
+            .policy_arns
+            .iter()
+            .filter_map(|arn| snapshot.managed_policy(arn).cloned())
+            .collect();
+        Self {
+            packed,
+            policies,
+            managed,
+        }
+    }
+
+    /// Every session policy, inline and managed.
+    pub fn all_policies(&self) -> impl Iterator<Item = &Policy> {
+        self.policies
+            .iter()
+            .chain(self.managed.iter().filter_map(|m| m.in_force()))
     }
 }
 
@@ -315,17 +335,20 @@ impl Caller {
     ) -> Decision {
         let principal = self.policy_principal(env.partition);
         let packed = self.packed();
-        let session = &self.session.policies;
         let has_session_policy = packed.policy.is_some() || !packed.policy_arns.is_empty();
-        let identity: Vec<&Policy> = match &self.identity {
-            Identity::Root(_) => Vec::new(),
-            Identity::User(u) => u.policies().collect(),
-            Identity::RoleSession { role, .. } => role.inline.iter().map(|p| &p.policy).collect(),
+        let (identity, boundary): (Vec<&Policy>, Option<&Policy>) = match &self.identity {
+            Identity::Root(_) => (Vec::new(), None),
+            Identity::User(u) => (u.policies().collect(), u.boundary_policy()),
+            Identity::RoleSession { role, .. } => {
+                (role.policies().collect(), role.boundary_policy())
+            }
             Identity::FederatedUser {
                 parent: Some(u), ..
-            } => u.policies().collect(),
+            } => (u.policies().collect(), u.boundary_policy()),
             // The root's federated users are limited only by their session policies.
-            Identity::FederatedUser { parent: None, .. } => session.iter().collect(),
+            Identity::FederatedUser { parent: None, .. } => {
+                (self.session.all_policies().collect(), None)
+            }
         };
         let own_context;
         let context = match assume {
@@ -338,8 +361,8 @@ impl Caller {
         let policies = Policies {
             identity,
             resource: assume.map(|(trust, _)| trust),
-            boundary: None,
-            session: has_session_policy.then(|| session.iter().collect()),
+            boundary,
+            session: has_session_policy.then(|| self.session.all_policies().collect()),
         };
         let request = PolicyRequest {
             principal: &principal,

@@ -110,14 +110,26 @@ impl From<IamError> for ApiError {
             | IamError::NoSuchRole(_)
             | IamError::NoSuchAccessKey(_)
             | IamError::NoSuchInlinePolicy(..)
-            | IamError::NoSuchOidcProvider(_) => ErrorCode::NoSuchEntity,
-            IamError::UserExists(_) | IamError::RoleExists(_) | IamError::OidcProviderExists(_) => {
-                ErrorCode::EntityAlreadyExists
+            | IamError::NoSuchOidcProvider(_)
+            | IamError::NoSuchGroup(_)
+            | IamError::NoSuchManagedPolicy(_)
+            | IamError::NotAttachable(_)
+            | IamError::NoSuchPolicyVersion(..)
+            | IamError::NoSuchBoundary(_)
+            | IamError::NoBoundary(..) => ErrorCode::NoSuchEntity,
+            IamError::UserExists(_)
+            | IamError::RoleExists(_)
+            | IamError::OidcProviderExists(_)
+            | IamError::GroupExists(_)
+            | IamError::PolicyExists(_) => ErrorCode::EntityAlreadyExists,
+            IamError::DeleteConflict(_) | IamError::Conflict(_) => ErrorCode::DeleteConflict,
+            IamError::Quota(_) | IamError::InlinePolicySize { .. } | IamError::TooManyVersions => {
+                ErrorCode::LimitExceeded
             }
-            IamError::DeleteConflict(_) => ErrorCode::DeleteConflict,
-            IamError::Quota(_) | IamError::InlinePolicySize { .. } => ErrorCode::LimitExceeded,
+            IamError::Unmodifiable(_) => ErrorCode::UnmodifiableEntity,
             IamError::DuplicateTagKeys
             | IamError::ReservedTagKey(_)
+            | IamError::InvalidArn(_)
             | IamError::InvalidMarker
             | IamError::InvalidOidcUrl(_)
             | IamError::InvalidThumbprint(_) => ErrorCode::InvalidInput,

@@ -1,6 +1,7 @@
 //! The immutable in-memory view of the identity store that serves every request (DESIGN.md §3):
 //! hash lookups only, no disk, no lock. Writes build a new snapshot and swap it in.
 
+use crate::aws_policies::AWS_POLICIES;
 use crate::keyring::MasterKey;
 use crate::store::{OwnerTable, StoreData, StoreError};
 use arc_swap::ArcSwapOption;
@@ -31,12 +32,119 @@ pub struct User {
     pub tags: Vec<(String, String)>,
     /// Ids of the user's access keys, oldest first.
     pub key_ids: Vec<String>,
+    /// Managed policies attached to the user, in attachment order.
+    pub attached: Vec<Arc<ManagedPolicy>>,
+    /// The groups the user is in, sorted by name.
+    pub groups: Vec<Arc<Group>>,
+    /// The permissions boundary.
+    pub boundary: Option<Arc<ManagedPolicy>>,
 }
 
 impl User {
-    /// Every identity policy of the user, parsed.
+    /// Every identity policy of the user, parsed: its inline and attached policies and those of
+    /// its groups (IAM-ADMIN-SUBSET.md §3.6).
     pub fn policies(&self) -> impl Iterator<Item = &Policy> {
-        self.inline.iter().map(|p| &p.policy)
+        self.inline
+            .iter()
+            .map(|p| &p.policy)
+            .chain(self.attached.iter().filter_map(|m| m.in_force()))
+            .chain(self.groups.iter().flat_map(|g| g.policies()))
+    }
+
+    /// The permissions boundary's policy, as it is now.
+    pub fn boundary_policy(&self) -> Option<&Policy> {
+        self.boundary.as_ref().and_then(|b| b.in_force())
+    }
+}
+
+/// A version of a managed policy.
+#[derive(Debug)]
+pub struct PolicyVersion {
+    /// `N` of `vN`.
+    pub number: u32,
+    /// The document as written.
+    pub document: String,
+    /// Parsed once here.
+    pub policy: Policy,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// A managed policy: a customer's, or one of the built-in AWS managed policies.
+#[derive(Debug)]
+pub struct ManagedPolicy {
+    /// `arn:<partition>:iam::<account or "aws">:policy<path><name>`.
+    pub arn: String,
+    /// `ANPA…`.
+    pub unique_id: String,
+    /// The owning account; `None` for AWS managed policies, which no one may change.
+    pub account: Option<AccountId>,
+    /// Name.
+    pub name: String,
+    /// Path.
+    pub path: String,
+    /// Free text.
+    pub description: Option<String>,
+    /// The version in force.
+    pub default_version: u32,
+    /// The number the next version gets.
+    pub next_version: u32,
+    /// Versions, oldest first.
+    pub versions: Vec<PolicyVersion>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds of the last version change.
+    pub updated_at: i64,
+    /// Tags, in the order they were added.
+    pub tags: Vec<(String, String)>,
+    /// Users, groups and roles it is attached to.
+    pub attachment_count: usize,
+    /// Users and roles it bounds.
+    pub boundary_count: usize,
+}
+
+impl ManagedPolicy {
+    /// The default version's policy: what attachments, boundaries and session policies apply.
+    pub fn in_force(&self) -> Option<&Policy> {
+        self.version(self.default_version).map(|v| &v.policy)
+    }
+
+    /// A version by number.
+    pub fn version(&self, number: u32) -> Option<&PolicyVersion> {
+        self.versions.iter().find(|v| v.number == number)
+    }
+}
+
+/// An IAM group: a set of users sharing its policies.
+#[derive(Debug)]
+pub struct Group {
+    /// `AGPA…`.
+    pub unique_id: String,
+    /// Owning account.
+    pub account: AccountId,
+    /// Name.
+    pub name: String,
+    /// Path.
+    pub path: String,
+    /// `arn:<partition>:iam::<account>:group<path><name>`.
+    pub arn: Arn,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Inline policies, sorted by name.
+    pub inline: Vec<InlinePolicy>,
+    /// Attached managed policies, in attachment order.
+    pub attached: Vec<Arc<ManagedPolicy>>,
+    /// Unique ids of the members.
+    pub member_ids: Vec<String>,
+}
+
+impl Group {
+    /// The group's inline and attached policies, parsed.
+    pub fn policies(&self) -> impl Iterator<Item = &Policy> {
+        self.inline
+            .iter()
+            .map(|p| &p.policy)
+            .chain(self.attached.iter().filter_map(|m| m.in_force()))
     }
 }
 
@@ -67,6 +175,25 @@ pub struct Role {
     pub inline: Vec<InlinePolicy>,
     /// Tags, in the order they were added.
     pub tags: Vec<(String, String)>,
+    /// Managed policies attached to the role, in attachment order.
+    pub attached: Vec<Arc<ManagedPolicy>>,
+    /// The permissions boundary.
+    pub boundary: Option<Arc<ManagedPolicy>>,
+}
+
+impl Role {
+    /// Every identity policy of the role, parsed: inline and attached.
+    pub fn policies(&self) -> impl Iterator<Item = &Policy> {
+        self.inline
+            .iter()
+            .map(|p| &p.policy)
+            .chain(self.attached.iter().filter_map(|m| m.in_force()))
+    }
+
+    /// The permissions boundary's policy, as it is now.
+    pub fn boundary_policy(&self) -> Option<&Policy> {
+        self.boundary.as_ref().and_then(|b| b.in_force())
+    }
 }
 
 /// An IAM OpenID Connect provider: the issuers web identity tokens may come from.
@@ -154,11 +281,112 @@ pub struct Snapshot {
     oidc_providers: HashMap<String, Arc<OidcProvider>>,
     /// `(account, url)` → provider: how a token's issuer finds its provider.
     oidc_by_url: HashMap<(AccountId, String), Arc<OidcProvider>>,
+    /// ARN → managed policy (customer and AWS managed).
+    managed: HashMap<String, Arc<ManagedPolicy>>,
+    groups: HashMap<String, Arc<Group>>,
+    groups_by_name: HashMap<(AccountId, String), Arc<Group>>,
 }
 
 fn account(id: &str) -> Result<AccountId, StoreError> {
     AccountId::parse(id).ok_or_else(|| StoreError::Corrupt(format!("account id {id}")))
 }
+
+/// The managed policies, customer and AWS managed, with their versions parsed and their uses
+/// counted.
+fn build_managed<'d>(
+    data: &'d StoreData,
+    tags: &mut HashMap<(OwnerTable, &'d str), Vec<(String, String)>>,
+    partition: &str,
+) -> Result<HashMap<String, Arc<ManagedPolicy>>, StoreError> {
+    let mut attachment_count: HashMap<&str, usize> = HashMap::new();
+    for a in &data.attachments {
+        *attachment_count.entry(a.policy_arn.as_str()).or_default() += 1;
+    }
+    let mut boundary_count: HashMap<&str, usize> = HashMap::new();
+    let boundaries = data.users.iter().map(|u| &u.boundary);
+    for arn in boundaries
+        .chain(data.roles.iter().map(|r| &r.boundary))
+        .flatten()
+    {
+        *boundary_count.entry(arn.as_str()).or_default() += 1;
+    }
+    let mut versions: HashMap<&str, Vec<PolicyVersion>> = HashMap::new();
+    for v in &data.policy_versions {
+        let policy = Policy::parse(&v.document, PolicyKind::Identity).map_err(|e| {
+            StoreError::Corrupt(format!("version {} of {}: {e}", v.version, v.policy_arn))
+        })?;
+        versions
+            .entry(v.policy_arn.as_str())
+            .or_default()
+            .push(PolicyVersion {
+                number: v.version,
+                document: v.document.clone(),
+                policy,
+                created_at: v.created_at,
+            });
+    }
+    let mut managed = HashMap::new();
+    for p in &data.managed_policies {
+        let mut list = versions.remove(p.arn.as_str()).unwrap_or_default();
+        list.sort_by_key(|v| v.number);
+        let policy = ManagedPolicy {
+            arn: p.arn.clone(),
+            unique_id: p.unique_id.clone(),
+            account: Some(account(&p.account_id)?),
+            name: p.name.clone(),
+            path: p.path.clone(),
+            description: p.description.clone(),
+            default_version: p.default_version,
+            next_version: p.next_version,
+            versions: list,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+            tags: tags
+                .remove(&(OwnerTable::Policy, p.arn.as_str()))
+                .unwrap_or_default(),
+            attachment_count: attachment_count.get(p.arn.as_str()).copied().unwrap_or(0),
+            boundary_count: boundary_count.get(p.arn.as_str()).copied().unwrap_or(0),
+        };
+        managed.insert(p.arn.clone(), Arc::new(policy));
+    }
+    for p in AWS_POLICIES {
+        let arn = format!("arn:{partition}:iam::aws:policy/{}", p.name);
+        let policy = Policy::parse(p.document, PolicyKind::Identity)
+            .map_err(|e| StoreError::Corrupt(format!("built-in policy {}: {e}", p.name)))?;
+        let counts = (
+            attachment_count.get(arn.as_str()).copied().unwrap_or(0),
+            boundary_count.get(arn.as_str()).copied().unwrap_or(0),
+        );
+        managed.insert(
+            arn.clone(),
+            Arc::new(ManagedPolicy {
+                arn,
+                unique_id: p.id.to_owned(),
+                account: None,
+                name: p.name.to_owned(),
+                path: "/".to_owned(),
+                description: Some(p.description.to_owned()),
+                default_version: 1,
+                next_version: 2,
+                versions: vec![PolicyVersion {
+                    number: 1,
+                    document: p.document.to_owned(),
+                    policy,
+                    created_at: AWS_POLICIES_CREATED,
+                }],
+                created_at: AWS_POLICIES_CREATED,
+                updated_at: AWS_POLICIES_CREATED,
+                tags: Vec::new(),
+                attachment_count: counts.0,
+                boundary_count: counts.1,
+            }),
+        );
+    }
+    Ok(managed)
+}
+
+/// When the built-in policies say they were created (2015-02-06, as AWS's own show).
+const AWS_POLICIES_CREATED: i64 = 1_423_180_800;
 
 impl Snapshot {
     /// Builds a snapshot, unsealing key secrets and parsing policies.
@@ -199,6 +427,71 @@ impl Snapshot {
                     .push((k.created_at, k.id.clone()));
             }
         }
+        let managed = build_managed(data, &mut tags, partition)?;
+        let mut attached: HashMap<(OwnerTable, &str), Vec<Arc<ManagedPolicy>>> = HashMap::new();
+        for a in &data.attachments {
+            let policy = managed.get(&a.policy_arn).ok_or_else(|| {
+                StoreError::Corrupt(format!("attachment of unknown policy {}", a.policy_arn))
+            })?;
+            attached
+                .entry((a.table, a.owner_id.as_str()))
+                .or_default()
+                .push(policy.clone());
+        }
+        let boundary_of = |arn: &Option<String>| -> Result<Option<Arc<ManagedPolicy>>, StoreError> {
+            arn.as_ref()
+                .map(|a| {
+                    managed
+                        .get(a)
+                        .cloned()
+                        .ok_or_else(|| StoreError::Corrupt(format!("boundary {a} does not exist")))
+                })
+                .transpose()
+        };
+        let mut members: HashMap<&str, Vec<String>> = HashMap::new();
+        for (group_id, user_id) in &data.memberships {
+            members
+                .entry(group_id.as_str())
+                .or_default()
+                .push(user_id.clone());
+        }
+        let mut groups = HashMap::new();
+        let mut groups_by_name = HashMap::new();
+        for g in &data.groups {
+            let account = account(&g.account_id)?;
+            let group = Arc::new(Group {
+                unique_id: g.unique_id.clone(),
+                account,
+                name: g.name.clone(),
+                path: g.path.clone(),
+                arn: Arn::new(
+                    partition,
+                    "iam",
+                    "",
+                    &g.account_id,
+                    &format!("group{}{}", g.path, g.name),
+                ),
+                created_at: g.created_at,
+                inline: inline
+                    .remove(&(OwnerTable::Group, g.unique_id.as_str()))
+                    .unwrap_or_default(),
+                attached: attached
+                    .remove(&(OwnerTable::Group, g.unique_id.as_str()))
+                    .unwrap_or_default(),
+                member_ids: members.remove(g.unique_id.as_str()).unwrap_or_default(),
+            });
+            groups_by_name.insert((account, g.name.to_lowercase()), group.clone());
+            groups.insert(g.unique_id.clone(), group);
+        }
+        let mut groups_of: HashMap<&str, Vec<Arc<Group>>> = HashMap::new();
+        for (group_id, user_id) in &data.memberships {
+            if let Some(g) = groups.get(group_id) {
+                groups_of
+                    .entry(user_id.as_str())
+                    .or_default()
+                    .push(g.clone());
+            }
+        }
         let mut users = HashMap::new();
         let mut users_by_name = HashMap::new();
         for u in &data.users {
@@ -227,6 +520,15 @@ impl Snapshot {
                     .remove(&(OwnerTable::User, u.unique_id.as_str()))
                     .unwrap_or_default(),
                 key_ids: keys.into_iter().map(|(_, id)| id).collect(),
+                attached: attached
+                    .remove(&(OwnerTable::User, u.unique_id.as_str()))
+                    .unwrap_or_default(),
+                groups: {
+                    let mut list = groups_of.remove(u.unique_id.as_str()).unwrap_or_default();
+                    list.sort_by(|a, b| a.name.cmp(&b.name));
+                    list
+                },
+                boundary: boundary_of(&u.boundary)?,
             });
             users_by_name.insert((account, u.name.to_lowercase()), user.clone());
             users.insert(u.unique_id.clone(), user);
@@ -260,6 +562,10 @@ impl Snapshot {
                 tags: tags
                     .remove(&(OwnerTable::Role, r.unique_id.as_str()))
                     .unwrap_or_default(),
+                attached: attached
+                    .remove(&(OwnerTable::Role, r.unique_id.as_str()))
+                    .unwrap_or_default(),
+                boundary: boundary_of(&r.boundary)?,
             });
             roles_by_name.insert((account, r.name.to_lowercase()), role.clone());
             roles.insert(r.unique_id.clone(), role);
@@ -321,7 +627,48 @@ impl Snapshot {
             keys,
             oidc_providers,
             oidc_by_url,
+            managed,
+            groups,
+            groups_by_name,
         })
+    }
+
+    /// A managed policy by ARN (customer or AWS managed).
+    pub fn managed_policy(&self, arn: &str) -> Option<&Arc<ManagedPolicy>> {
+        self.managed.get(arn)
+    }
+
+    /// The managed policies an account can see (its own, and the AWS managed ones), sorted by
+    /// name.
+    pub fn managed_policies_for(&self, account: AccountId) -> Vec<&Arc<ManagedPolicy>> {
+        let mut list: Vec<&Arc<ManagedPolicy>> = self
+            .managed
+            .values()
+            .filter(|p| p.account.is_none_or(|a| a == account))
+            .collect();
+        list.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.arn.cmp(&b.arn)));
+        list
+    }
+
+    /// A group by unique id.
+    pub fn group(&self, unique_id: &str) -> Option<&Arc<Group>> {
+        self.groups.get(unique_id)
+    }
+
+    /// A group by name, case-insensitively, within an account.
+    pub fn group_named(&self, account: AccountId, name: &str) -> Option<&Arc<Group>> {
+        self.groups_by_name.get(&(account, name.to_lowercase()))
+    }
+
+    /// The groups of an account whose path starts with `prefix`, sorted by name.
+    pub fn groups_in(&self, account: AccountId, prefix: &str) -> Vec<&Arc<Group>> {
+        let mut list: Vec<&Arc<Group>> = self
+            .groups_by_name
+            .values()
+            .filter(|g| g.account == account && g.path.starts_with(prefix))
+            .collect();
+        list.sort_by(|a, b| a.name.cmp(&b.name));
+        list
     }
 
     /// An OpenID Connect provider by ARN.

@@ -1,9 +1,9 @@
 //! `Put/Get/Delete/List` `UserPolicy` and `RolePolicy`: inline identity policies of users and roles.
 
-use super::{Ctx, Entity, IamError, paginate, per_policy_owner};
+use super::{Ctx, Entity, IamError, paginate};
 use crate::store::{Store, Write};
 use tessera_policy::{Policy, PolicyKind, non_whitespace_len};
-use tessera_proto::iam::{Action, Owner, Page, Response};
+use tessera_proto::iam::{Owner, Page, Response};
 
 fn missing(entity: &Entity, name: &str) -> IamError {
     IamError::NoSuchInlinePolicy(entity.kind_word(), name.to_owned())
@@ -38,11 +38,7 @@ pub(super) async fn put<S: Store>(
         document: document.to_owned(),
     }])
     .await?;
-    Ok(Response::Empty(per_policy_owner(
-        owner,
-        Action::PutUserPolicy,
-        Action::PutRolePolicy,
-    )))
+    Ok(Response::Empty(ctx.action))
 }
 
 pub(super) fn get<S: Store>(
@@ -57,7 +53,7 @@ pub(super) fn get<S: Store>(
         .find(|p| p.name == name)
         .ok_or_else(|| missing(&entity, name))?;
     Ok(Response::InlinePolicy {
-        action: per_policy_owner(owner, Action::GetUserPolicy, Action::GetRolePolicy),
+        action: ctx.action,
         owner: Owner {
             kind: owner.kind,
             name: entity.name().to_owned(),
@@ -82,11 +78,7 @@ pub(super) async fn delete<S: Store>(
         name: name.to_owned(),
     }])
     .await?;
-    Ok(Response::Empty(per_policy_owner(
-        owner,
-        Action::DeleteUserPolicy,
-        Action::DeleteRolePolicy,
-    )))
+    Ok(Response::Empty(ctx.action))
 }
 
 pub(super) fn list<S: Store>(
@@ -97,9 +89,5 @@ pub(super) fn list<S: Store>(
     let entity = ctx.entity(owner)?;
     let names: Vec<String> = entity.inline().iter().map(|p| p.name.clone()).collect();
     let (page_items, more) = paginate(names, page, Clone::clone)?;
-    Ok(Response::PolicyNames(
-        per_policy_owner(owner, Action::ListUserPolicies, Action::ListRolePolicies),
-        page_items,
-        more,
-    ))
+    Ok(Response::PolicyNames(ctx.action, page_items, more))
 }

@@ -4,7 +4,10 @@
 //! store first, then a new snapshot is published (DESIGN.md §3).
 
 mod access_keys;
+mod attachments;
+mod groups;
 mod inline_policies;
+mod managed_policies;
 pub(crate) mod oidc_providers;
 mod roles;
 mod tags;
@@ -14,7 +17,7 @@ use crate::authorize::{AuthzError, CallerRule, Requirement, check};
 use crate::crypto::CryptoError;
 use crate::principal::RequestEnv;
 use crate::principal::{Caller, Identity};
-use crate::snapshot::{InlinePolicy, OidcProvider, Role, Snapshot, User};
+use crate::snapshot::{Group, InlinePolicy, ManagedPolicy, OidcProvider, Role, Snapshot, User};
 use crate::store::{OwnerTable, Store, StoreError, Write};
 use crate::{App, ServerError};
 use std::sync::Arc;
@@ -37,6 +40,44 @@ pub enum IamError {
     /// `NoSuchEntity`.
     #[error("The {0} policy with name {1} cannot be found.")]
     NoSuchInlinePolicy(&'static str, String),
+    /// `NoSuchEntity`.
+    #[error("The group with name {0} cannot be found.")]
+    NoSuchGroup(String),
+    /// `NoSuchEntity`: `GetPolicy` and friends of an unknown policy.
+    #[error("Policy {0} was not found.")]
+    NoSuchManagedPolicy(String),
+    /// `NoSuchEntity`: attaching an unknown policy, or detaching one that is not attached.
+    #[error("Policy {0} does not exist or is not attachable.")]
+    NotAttachable(String),
+    /// `NoSuchEntity`.
+    #[error("Policy {0} version {1} does not exist or is not attachable.")]
+    NoSuchPolicyVersion(String, String),
+    /// `NoSuchEntity`: a permissions boundary that is not a managed policy.
+    #[error("Scope ARN: {0} does not exist or is not attachable.")]
+    NoSuchBoundary(String),
+    /// `NoSuchEntity`: removing a boundary that is not set.
+    #[error("The {0} with name {1} does not have a permissions boundary.")]
+    NoBoundary(&'static str, String),
+    /// `InvalidInput`.
+    #[error("ARN {0} is not valid.")]
+    InvalidArn(String),
+    /// `UnmodifiableEntity`: AWS managed policies cannot be changed.
+    #[error("Policy {0} is an AWS managed policy and cannot be modified.")]
+    Unmodifiable(String),
+    /// `EntityAlreadyExists`.
+    #[error("Group with name {0} already exists.")]
+    GroupExists(String),
+    /// `EntityAlreadyExists`.
+    #[error("A policy called {0} already exists. Duplicate names are not allowed.")]
+    PolicyExists(String),
+    /// `LimitExceeded`.
+    #[error(
+        "A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version."
+    )]
+    TooManyVersions,
+    /// `DeleteConflict` with a message of its own.
+    #[error("{0}")]
+    Conflict(&'static str),
     /// `NoSuchEntity`.
     #[error("OpenIDConnect Provider not found for arn {0}")]
     NoSuchOidcProvider(String),
@@ -104,12 +145,14 @@ pub enum IamError {
 
 /// A request with its target resolved: what authorization needs, and what the action runs on.
 pub struct Planned {
+    action: Action,
     request: Request,
     requirement: Requirement,
 }
 
 /// A planned request that passed authorization; only [`authorize`] makes one.
 pub struct Authorized {
+    action: Action,
     request: Request,
 }
 
@@ -121,6 +164,7 @@ pub fn authorize(
 ) -> Result<Authorized, AuthzError> {
     check(caller, planned.requirement, env)?;
     Ok(Authorized {
+        action: planned.action,
         request: planned.request,
     })
 }
@@ -163,25 +207,43 @@ fn role_arn(snapshot: &Snapshot, caller: &Caller, path: &str, name: &str) -> Str
     }
 }
 
+fn group_arn(snapshot: &Snapshot, caller: &Caller, path: &str, name: &str) -> String {
+    match snapshot.group_named(caller.account(), name) {
+        Some(g) => g.arn.to_string(),
+        None => format!(
+            "arn:{}:iam::{}:group{path}{name}",
+            snapshot.partition,
+            caller.account()
+        ),
+    }
+}
+
 fn owner_arn(snapshot: &Snapshot, caller: &Caller, owner: &Owner) -> String {
     match owner.kind {
         OwnerKind::User => user_arn(snapshot, caller, "/", &owner.name),
         OwnerKind::Role => role_arn(snapshot, caller, "/", &owner.name),
-        OwnerKind::OidcProvider => owner.name.clone(),
+        OwnerKind::Group => group_arn(snapshot, caller, "/", &owner.name),
+        OwnerKind::OidcProvider | OwnerKind::Policy => owner.name.clone(),
     }
 }
 
 /// Resolves the target of a request and the permission it needs.
-pub fn plan(request: Request, caller: &Caller, snapshot: &Snapshot) -> Result<Planned, IamError> {
-    let action = format!("iam:{}", action_of(&request).name());
+pub fn plan(
+    action: Action,
+    request: Request,
+    caller: &Caller,
+    snapshot: &Snapshot,
+) -> Result<Planned, IamError> {
+    let permission = format!("iam:{}", action.name());
     // A federated user is refused every IAM action before anything about the request is
     // looked at (spec §2.11), so its requests are not resolved further.
     if caller.is_federated() {
         return Ok(Planned {
+            action,
             request,
             requirement: Requirement {
                 callers: IAM_SESSIONS,
-                permissions: vec![(action, "*".to_owned())],
+                permissions: vec![(permission, "*".to_owned())],
             },
         });
     }
@@ -247,77 +309,26 @@ pub fn plan(request: Request, caller: &Caller, snapshot: &Snapshot) -> Result<Pl
         | Request::GetPolicy { owner, .. }
         | Request::DeletePolicy { owner, .. }
         | Request::ListPolicies { owner, .. } => owner_arn(snapshot, caller, owner),
+        Request::Managed(m) => managed_policies::resource(m, snapshot, caller),
+        Request::Group(g) => groups::resource(g, snapshot, caller),
     };
     Ok(Planned {
+        action,
         request,
         requirement: Requirement {
             callers: IAM_SESSIONS,
-            permissions: vec![(action, resource)],
+            permissions: vec![(permission, resource)],
         },
     })
 }
 
-/// The user, role or OIDC-provider form of an action, by the owner's kind.
-pub(super) fn per_owner(owner: &Owner, [user, role, oidc]: [Action; 3]) -> Action {
-    match owner.kind {
-        OwnerKind::User => user,
-        OwnerKind::Role => role,
-        OwnerKind::OidcProvider => oidc,
-    }
-}
-
-/// The user or role form of an inline-policy action. Decoding gives these actions only user
-/// and role owners, so a provider owner maps to the role form and then finds no role.
-pub(super) fn per_policy_owner(owner: &Owner, user: Action, role: Action) -> Action {
-    per_owner(owner, [user, role, role])
-}
-
-fn action_of(r: &Request) -> Action {
-    match r {
-        Request::CreateUser { .. } => Action::CreateUser,
-        Request::GetUser { .. } => Action::GetUser,
-        Request::DeleteUser { .. } => Action::DeleteUser,
-        Request::ListUsers { .. } => Action::ListUsers,
-        Request::CreateAccessKey { .. } => Action::CreateAccessKey,
-        Request::DeleteAccessKey { .. } => Action::DeleteAccessKey,
-        Request::ListAccessKeys { .. } => Action::ListAccessKeys,
-        Request::UpdateAccessKey { .. } => Action::UpdateAccessKey,
-        Request::CreateRole { .. } => Action::CreateRole,
-        Request::GetRole { .. } => Action::GetRole,
-        Request::DeleteRole { .. } => Action::DeleteRole,
-        Request::ListRoles { .. } => Action::ListRoles,
-        Request::UpdateRole { .. } => Action::UpdateRole,
-        Request::UpdateAssumeRolePolicy { .. } => Action::UpdateAssumeRolePolicy,
-        Request::UpdateRoleDescription { .. } => Action::UpdateRoleDescription,
-        Request::EmptyListing { action, .. } | Request::OidcProvider { action, .. } => *action,
-        Request::CreateOidcProvider { .. } => Action::CreateOpenIDConnectProvider,
-        Request::ListOidcProviders => Action::ListOpenIDConnectProviders,
-        Request::OidcClientId { add: true, .. } => Action::AddClientIDToOpenIDConnectProvider,
-        Request::OidcClientId { add: false, .. } => Action::RemoveClientIDFromOpenIDConnectProvider,
-        Request::UpdateOidcThumbprints { .. } => Action::UpdateOpenIDConnectProviderThumbprint,
-        Request::Tag { owner, .. } => per_owner(owner, tags::TAG),
-        Request::Untag { owner, .. } => per_owner(owner, tags::UNTAG),
-        Request::ListTags { owner, .. } => per_owner(owner, tags::LIST),
-        Request::PutPolicy { owner, .. } => {
-            per_policy_owner(owner, Action::PutUserPolicy, Action::PutRolePolicy)
-        }
-        Request::GetPolicy { owner, .. } => {
-            per_policy_owner(owner, Action::GetUserPolicy, Action::GetRolePolicy)
-        }
-        Request::DeletePolicy { owner, .. } => {
-            per_policy_owner(owner, Action::DeleteUserPolicy, Action::DeleteRolePolicy)
-        }
-        Request::ListPolicies { owner, .. } => {
-            per_policy_owner(owner, Action::ListUserPolicies, Action::ListRolePolicies)
-        }
-    }
-}
-
-/// A user, a role or an OIDC provider: what tag and inline-policy actions work on.
+/// What tag, inline-policy and attachment actions work on.
 pub(crate) enum Entity {
     User(Arc<User>),
     Role(Arc<Role>),
+    Group(Arc<Group>),
     OidcProvider(Arc<OidcProvider>),
+    Policy(Arc<ManagedPolicy>),
 }
 
 impl Entity {
@@ -325,7 +336,9 @@ impl Entity {
         match self {
             Self::User(u) => &u.unique_id,
             Self::Role(r) => &r.unique_id,
+            Self::Group(g) => &g.unique_id,
             Self::OidcProvider(p) => &p.arn,
+            Self::Policy(p) => &p.arn,
         }
     }
 
@@ -333,7 +346,9 @@ impl Entity {
         match self {
             Self::User(u) => &u.name,
             Self::Role(r) => &r.name,
+            Self::Group(g) => &g.name,
             Self::OidcProvider(p) => &p.url,
+            Self::Policy(p) => &p.name,
         }
     }
 
@@ -341,7 +356,9 @@ impl Entity {
         match self {
             Self::User(u) => &u.tags,
             Self::Role(r) => &r.tags,
+            Self::Group(_) => &[],
             Self::OidcProvider(p) => &p.tags,
+            Self::Policy(p) => &p.tags,
         }
     }
 
@@ -349,7 +366,17 @@ impl Entity {
         match self {
             Self::User(u) => &u.inline,
             Self::Role(r) => &r.inline,
-            Self::OidcProvider(_) => &[],
+            Self::Group(g) => &g.inline,
+            Self::OidcProvider(_) | Self::Policy(_) => &[],
+        }
+    }
+
+    fn attached(&self) -> &[Arc<ManagedPolicy>] {
+        match self {
+            Self::User(u) => &u.attached,
+            Self::Role(r) => &r.attached,
+            Self::Group(g) => &g.attached,
+            Self::OidcProvider(_) | Self::Policy(_) => &[],
         }
     }
 
@@ -357,7 +384,9 @@ impl Entity {
         match self {
             Self::User(_) => OwnerTable::User,
             Self::Role(_) => OwnerTable::Role,
+            Self::Group(_) => OwnerTable::Group,
             Self::OidcProvider(_) => OwnerTable::OidcProvider,
+            Self::Policy(_) => OwnerTable::Policy,
         }
     }
 
@@ -365,7 +394,9 @@ impl Entity {
         match self {
             Self::User(_) => "user",
             Self::Role(_) => "role",
+            Self::Group(_) => "group",
             Self::OidcProvider(_) => "OpenIDConnect provider",
+            Self::Policy(_) => "policy",
         }
     }
 
@@ -373,13 +404,15 @@ impl Entity {
     fn inline_limit(&self) -> usize {
         match self {
             Self::User(_) => 2048,
-            Self::Role(_) | Self::OidcProvider(_) => 10_240,
+            Self::Group(_) => 5120,
+            Self::Role(_) | Self::OidcProvider(_) | Self::Policy(_) => 10_240,
         }
     }
 }
 
 /// What an action runs with.
 pub(crate) struct Ctx<'a, S> {
+    pub(crate) action: Action,
     pub(crate) app: &'a App<S>,
     pub(crate) snapshot: &'a Snapshot,
     pub(crate) caller: &'a Caller,
@@ -401,11 +434,20 @@ impl<S: Store> Ctx<'_, S> {
             .ok_or_else(|| IamError::NoSuchRole(name.to_owned()))
     }
 
+    fn group(&self, name: &str) -> Result<Arc<Group>, IamError> {
+        self.snapshot
+            .group_named(self.caller.account(), name)
+            .cloned()
+            .ok_or_else(|| IamError::NoSuchGroup(name.to_owned()))
+    }
+
     fn entity(&self, owner: &Owner) -> Result<Entity, IamError> {
         match owner.kind {
             OwnerKind::User => self.user(&owner.name).map(Entity::User),
             OwnerKind::Role => self.role(&owner.name).map(Entity::Role),
+            OwnerKind::Group => self.group(&owner.name).map(Entity::Group),
             OwnerKind::OidcProvider => self.oidc_provider(&owner.name).map(Entity::OidcProvider),
+            OwnerKind::Policy => self.managed_policy(&owner.name).map(Entity::Policy),
         }
     }
 
@@ -484,17 +526,14 @@ pub async fn execute<S: Store>(
     now: OffsetDateTime,
 ) -> Result<Response, IamError> {
     let ctx = Ctx {
+        action: authorized.action,
         app,
         snapshot,
         caller,
         now,
     };
     match &authorized.request {
-        Request::CreateUser {
-            path,
-            user_name,
-            tags,
-        } => users::create(&ctx, path.clone(), user_name.clone(), tags.clone()).await,
+        Request::CreateUser { .. } => users::create(&ctx, &authorized.request).await,
         Request::GetUser { user_name } => users::get(&ctx, user_name.as_ref()),
         Request::DeleteUser { user_name } => users::delete(&ctx, user_name).await,
         Request::ListUsers { path_prefix, page } => users::list(&ctx, path_prefix, page),
@@ -575,6 +614,8 @@ pub async fn execute<S: Store>(
             inline_policies::delete(&ctx, owner, policy_name).await
         }
         Request::ListPolicies { owner, page } => inline_policies::list(&ctx, owner, page),
+        Request::Managed(m) => managed_policies::execute(&ctx, m).await,
+        Request::Group(g) => groups::execute(&ctx, g).await,
     }
 }
 

@@ -1,5 +1,6 @@
 //! `CreateRole`, `GetRole`, `DeleteRole`, `ListRoles`, `UpdateRole`, `UpdateAssumeRolePolicy`.
 
+use super::attachments::boundary_policy;
 use super::tags::{initial_tags, tags_of};
 use super::{Ctx, IamError, paginate};
 use crate::crypto::random_bytes;
@@ -13,7 +14,7 @@ use time::OffsetDateTime;
 /// AWS's default quota for a trust policy, in non-whitespace characters.
 const TRUST_POLICY_LIMIT: usize = 2048;
 
-fn view(r: &Role, with_tags: bool) -> RoleView {
+fn view(r: &Role, full: bool) -> RoleView {
     RoleView {
         path: r.path.clone(),
         name: r.name.clone(),
@@ -24,7 +25,8 @@ fn view(r: &Role, with_tags: bool) -> RoleView {
         trust_policy: r.trust_document.clone(),
         description: r.description.clone(),
         max_session_duration: r.max_session_duration,
-        tags: with_tags.then(|| tags_of(&r.tags)),
+        boundary: r.boundary.as_ref().filter(|_| full).map(|b| b.arn.clone()),
+        tags: full.then(|| tags_of(&r.tags)),
     }
 }
 
@@ -72,6 +74,7 @@ pub(super) async fn create<S: Store>(
         trust_policy,
         description,
         max_session_duration,
+        permissions_boundary,
         tags,
     } = request
     else {
@@ -85,6 +88,10 @@ pub(super) async fn create<S: Store>(
         return Err(IamError::RoleExists(role_name.clone()));
     }
     check_trust(ctx, trust_policy)?;
+    let boundary = permissions_boundary
+        .as_ref()
+        .map(|arn| boundary_policy(ctx, arn).map(|p| p.arn.clone()))
+        .transpose()?;
     let tag_rows = initial_tags(tags, "TagsPerRole: 50")?;
     let unique_id = UniqueId::generate(UniqueIdKind::Role, random_bytes()?).to_string();
     let row = RoleRow {
@@ -95,6 +102,7 @@ pub(super) async fn create<S: Store>(
         trust_policy: trust_policy.clone(),
         description: description.clone(),
         max_session_duration: *max_session_duration,
+        boundary,
         created_at: ctx.now.unix_timestamp(),
     };
     let written = ctx
@@ -129,6 +137,9 @@ pub(super) async fn delete<S: Store>(ctx: &Ctx<'_, S>, name: &str) -> Result<Res
     let role = ctx.role(name)?;
     if !role.inline.is_empty() {
         return Err(IamError::DeleteConflict("delete policies"));
+    }
+    if !role.attached.is_empty() {
+        return Err(IamError::DeleteConflict("detach all policies"));
     }
     ctx.write(&[Write::DeleteRole {
         unique_id: role.unique_id.clone(),

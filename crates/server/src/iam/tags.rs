@@ -1,30 +1,12 @@
-//! Tagging users, roles and OpenID Connect providers: `Tag*`, `Untag*`, `List*Tags`.
+//! Tagging users, roles, OpenID Connect providers and managed policies: `Tag*`, `Untag*`,
+//! `List*Tags`.
 
-use super::{Ctx, IamError, check_tags, paginate, per_owner};
+use super::{Ctx, Entity, IamError, check_tags, paginate};
 use crate::store::{Store, Write};
-use tessera_proto::iam::{Action, Owner, OwnerKind, Page, Response, Tag};
+use tessera_proto::iam::{Owner, OwnerKind, Page, Response, Tag};
 
 /// AWS's limit of tags per user, role or provider.
 const MAX_TAGS: usize = 50;
-
-/// The tagging actions per owner kind (user, role, OIDC provider).
-pub(super) const TAG: [Action; 3] = [
-    Action::TagUser,
-    Action::TagRole,
-    Action::TagOpenIDConnectProvider,
-];
-/// See [`TAG`].
-pub(super) const UNTAG: [Action; 3] = [
-    Action::UntagUser,
-    Action::UntagRole,
-    Action::UntagOpenIDConnectProvider,
-];
-/// See [`TAG`].
-pub(super) const LIST: [Action; 3] = [
-    Action::ListUserTags,
-    Action::ListRoleTags,
-    Action::ListOpenIDConnectProviderTags,
-];
 
 /// Tags as the API shows them.
 pub(super) fn tags_of(tags: &[(String, String)]) -> Vec<Tag> {
@@ -64,7 +46,20 @@ fn quota(owner: &Owner) -> &'static str {
         OwnerKind::User => "TagsPerUser: 50",
         OwnerKind::Role => "TagsPerRole: 50",
         OwnerKind::OidcProvider => "TagsPerOpenIdConnectProvider: 50",
+        OwnerKind::Policy => "TagsPerPolicy: 50",
+        OwnerKind::Group => "TagsPerGroup: 50",
     }
+}
+
+/// The entity whose tags change; AWS managed policies cannot be tagged.
+fn taggable<S: Store>(ctx: &Ctx<'_, S>, owner: &Owner) -> Result<Entity, IamError> {
+    let entity = ctx.entity(owner)?;
+    if let Entity::Policy(p) = &entity
+        && p.account.is_none()
+    {
+        return Err(IamError::Unmodifiable(p.arn.clone()));
+    }
+    Ok(entity)
 }
 
 pub(super) async fn tag<S: Store>(
@@ -72,7 +67,7 @@ pub(super) async fn tag<S: Store>(
     owner: &Owner,
     tags: &[Tag],
 ) -> Result<Response, IamError> {
-    let entity = ctx.entity(owner)?;
+    let entity = taggable(ctx, owner)?;
     check_tags(tags)?;
     let merged = merge_tags(entity.tags(), tags);
     if merged.len() > MAX_TAGS {
@@ -84,7 +79,7 @@ pub(super) async fn tag<S: Store>(
         tags: merged,
     }])
     .await?;
-    Ok(Response::Empty(per_owner(owner, TAG)))
+    Ok(Response::Empty(ctx.action))
 }
 
 pub(super) async fn untag<S: Store>(
@@ -92,7 +87,7 @@ pub(super) async fn untag<S: Store>(
     owner: &Owner,
     keys: &[String],
 ) -> Result<Response, IamError> {
-    let entity = ctx.entity(owner)?;
+    let entity = taggable(ctx, owner)?;
     let kept: Vec<(String, String)> = entity
         .tags()
         .iter()
@@ -105,7 +100,7 @@ pub(super) async fn untag<S: Store>(
         tags: kept,
     }])
     .await?;
-    Ok(Response::Empty(per_owner(owner, UNTAG)))
+    Ok(Response::Empty(ctx.action))
 }
 
 pub(super) fn list<S: Store>(
@@ -117,7 +112,7 @@ pub(super) fn list<S: Store>(
     let mut tags = tags_of(entity.tags());
     tags.sort_by_key(|t| t.key.to_lowercase());
     let (page_items, more) = paginate(tags, page, |t| t.key.to_lowercase())?;
-    Ok(Response::Tags(per_owner(owner, LIST), page_items, more))
+    Ok(Response::Tags(ctx.action, page_items, more))
 }
 
 #[cfg(test)]

@@ -1,11 +1,12 @@
 //! `CreateUser`, `GetUser`, `DeleteUser`, `ListUsers`, `TagUser`, `UntagUser`, `ListUserTags`.
 
+use super::attachments::boundary_policy;
 use super::tags::{initial_tags, tags_of};
 use super::{Ctx, IamError, paginate, target_name};
 use crate::crypto::random_bytes;
 use crate::snapshot::User;
 use crate::store::{OwnerTable, Store, StoreError, UserRow, Write};
-use tessera_proto::iam::{Action, Page, Response, Tag, UserView};
+use tessera_proto::iam::{Action, Page, Request, Response, UserView};
 use tessera_proto::{UniqueId, UniqueIdKind};
 use time::OffsetDateTime;
 
@@ -13,24 +14,33 @@ fn created(secs: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(secs).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
-/// The user as IAM shows it; `with_tags` for the actions that include tags.
-pub(crate) fn view(u: &User, with_tags: bool) -> UserView {
+/// The user as IAM shows it; `full` for the actions that include tags and the boundary.
+pub(crate) fn view(u: &User, full: bool) -> UserView {
     UserView {
         path: u.path.clone(),
         name: u.name.clone(),
         id: u.unique_id.clone(),
         arn: u.arn.to_string(),
         created: created(u.created_at),
-        tags: with_tags.then(|| tags_of(&u.tags)),
+        boundary: u.boundary.as_ref().filter(|_| full).map(|b| b.arn.clone()),
+        tags: full.then(|| tags_of(&u.tags)),
     }
 }
 
 pub(super) async fn create<S: Store>(
     ctx: &Ctx<'_, S>,
-    path: String,
-    user_name: String,
-    tags: Vec<Tag>,
+    request: &Request,
 ) -> Result<Response, IamError> {
+    let Request::CreateUser {
+        path,
+        user_name,
+        permissions_boundary,
+        tags,
+    } = request
+    else {
+        return Err(IamError::UserNameRequired);
+    };
+    let user_name = user_name.clone();
     if ctx
         .snapshot
         .user_named(ctx.caller.account(), &user_name)
@@ -38,13 +48,18 @@ pub(super) async fn create<S: Store>(
     {
         return Err(IamError::UserExists(user_name));
     }
-    let tag_rows = initial_tags(&tags, "TagsPerUser: 50")?;
+    let boundary = permissions_boundary
+        .as_ref()
+        .map(|arn| boundary_policy(ctx, arn).map(|p| p.arn.clone()))
+        .transpose()?;
+    let tag_rows = initial_tags(tags, "TagsPerUser: 50")?;
     let unique_id = UniqueId::generate(UniqueIdKind::User, random_bytes()?).to_string();
     let row = UserRow {
         unique_id: unique_id.clone(),
         account_id: ctx.caller.account().to_string(),
         name: user_name.clone(),
-        path,
+        path: path.clone(),
+        boundary,
         created_at: ctx.now.unix_timestamp(),
     };
     let written = ctx
@@ -88,6 +103,12 @@ pub(super) async fn delete<S: Store>(
     }
     if !user.inline.is_empty() {
         return Err(IamError::DeleteConflict("delete policies"));
+    }
+    if !user.attached.is_empty() {
+        return Err(IamError::DeleteConflict("detach all policies"));
+    }
+    if !user.groups.is_empty() {
+        return Err(IamError::DeleteConflict("remove users from group"));
     }
     ctx.write(&[Write::DeleteUser {
         unique_id: user.unique_id.clone(),

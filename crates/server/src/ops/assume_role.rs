@@ -181,7 +181,12 @@ pub(super) fn run(
     let secs = requested.unwrap_or(ONE_HOUR);
 
     // Session policies (spec §3.0.4).
-    check_policies(req.policy.as_ref(), &req.policy_arns)?;
+    check_policies(
+        ctx.snapshot,
+        role.account,
+        req.policy.as_ref(),
+        &req.policy_arns,
+    )?;
     let (credentials, packed_policy_size) = mint(
         ctx,
         NewSession {
@@ -199,7 +204,7 @@ pub(super) fn run(
             federated: caller.federated().cloned().map(Box::new),
             packed: PackedSession {
                 policy: req.policy.clone(),
-                policy_arns: Vec::new(),
+                policy_arns: req.policy_arns.clone(),
                 tags,
             },
         },

@@ -12,7 +12,12 @@ pub(super) fn run(
     req: &GetFederationToken,
     ctx: &OpContext<'_>,
 ) -> Result<Response, OpError> {
-    check_policies(req.policy.as_ref(), &req.policy_arns)?;
+    check_policies(
+        ctx.snapshot,
+        caller.account(),
+        req.policy.as_ref(),
+        &req.policy_arns,
+    )?;
     check_tags(&req.tags, &[])?;
     let parent = match &caller.identity {
         Identity::User(u) => Some(u.unique_id.clone()),
@@ -36,7 +41,7 @@ pub(super) fn run(
             federated: caller.federated().cloned().map(Box::new),
             packed: PackedSession {
                 policy: req.policy.clone(),
-                policy_arns: Vec::new(),
+                policy_arns: req.policy_arns.clone(),
                 tags: req
                     .tags
                     .iter()

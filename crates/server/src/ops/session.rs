@@ -4,6 +4,7 @@
 use super::{OpContext, OpError};
 use crate::crypto::{new_secret_access_key, random_bytes};
 use crate::principal::Identity;
+use crate::snapshot::Snapshot;
 use crate::tokens::{self, Federated, Origin, PackedSession, SessionClaims, SessionPrincipal};
 use tessera_policy::{Policy, PolicyKind};
 use tessera_proto::sts::Credentials;
@@ -27,8 +28,12 @@ pub(super) fn long_term_duration(identity: &Identity, requested: Option<u32>) ->
     }
 }
 
-/// Checks the session policies of a request: the inline policy's grammar, and the managed ones.
+/// Checks the session policies of a request: the inline policy's grammar, and that each managed
+/// one is a policy of `account` or an AWS managed policy. Managed session policies are resolved
+/// again on every request the session makes, so later edits apply (spec §3.0.4).
 pub(super) fn check_policies(
+    snapshot: &Snapshot,
+    account: AccountId,
     policy: Option<&String>,
     policy_arns: &[String],
 ) -> Result<(), OpError> {
@@ -40,11 +45,15 @@ pub(super) fn check_policies(
             "The number of managed session policies exceeds the limit of {MAX_POLICY_ARNS}."
         )));
     }
-    if let Some(arn) = policy_arns.first() {
-        // Managed policies arrive with the IAM managed-policy API; until then none exists.
-        return Err(OpError::Invalid(format!(
-            "Policy {arn} does not exist or is not attachable."
-        )));
+    for arn in policy_arns {
+        let usable = snapshot
+            .managed_policy(arn)
+            .is_some_and(|p| p.account.is_none_or(|a| a == account));
+        if !usable {
+            return Err(OpError::Invalid(format!(
+                "Policy {arn} does not exist or is not attachable."
+            )));
+        }
     }
     Ok(())
 }
@@ -159,21 +168,24 @@ mod tests {
     }
 
     #[test]
-    fn managed_session_policies_are_refused_until_they_exist() {
-        assert!(check_policies(None, &[]).is_ok());
+    fn unknown_managed_session_policies_are_refused() {
+        let snapshot = Snapshot::default();
+        let account = AccountId::from_u64(1).unwrap();
+        let check = |policy: Option<&String>, arns: &[String]| {
+            check_policies(&snapshot, account, policy, arns)
+        };
+        assert!(check(None, &[]).is_ok());
         assert!(matches!(
-            check_policies(None, &["arn:aws:iam::aws:policy/ReadOnlyAccess".to_owned()]),
-            Err(OpError::Invalid(_))
+            check(None, &["arn:aws:iam::1:policy/Missing".to_owned()]),
+            Err(OpError::Invalid(m)) if m.contains("does not exist or is not attachable")
         ));
         assert!(matches!(
-            check_policies(Some(&"{".to_owned()), &[]),
+            check(Some(&"{".to_owned()), &[]),
             Err(OpError::SessionPolicy(_))
         ));
         let many: Vec<String> = (0..11)
             .map(|i| format!("arn:aws:iam::1:policy/p{i}"))
             .collect();
-        assert!(
-            matches!(check_policies(None, &many), Err(OpError::Invalid(m)) if m.contains("limit"))
-        );
+        assert!(matches!(check(None, &many), Err(OpError::Invalid(m)) if m.contains("limit")));
     }
 }

@@ -133,7 +133,12 @@ pub(super) async fn run(
                 .to_owned(),
         ));
     }
-    check_policies(req.policy.as_ref(), &req.policy_arns)?;
+    check_policies(
+        ctx.snapshot,
+        role.account,
+        req.policy.as_ref(),
+        &req.policy_arns,
+    )?;
     let (credentials, packed_policy_size) = mint(
         ctx,
         NewSession {
@@ -157,7 +162,7 @@ pub(super) async fn run(
             })),
             packed: PackedSession {
                 policy: req.policy.clone(),
-                policy_arns: Vec::new(),
+                policy_arns: req.policy_arns.clone(),
                 tags: identity.tags,
             },
         },

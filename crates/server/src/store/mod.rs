@@ -40,6 +40,8 @@ pub struct RoleRow {
     pub description: Option<String>,
     /// 3600–43200.
     pub max_session_duration: u32,
+    /// The permissions boundary's policy ARN.
+    pub boundary: Option<String>,
     /// Unix seconds.
     pub created_at: i64,
 }
@@ -53,6 +55,87 @@ pub enum OwnerTable {
     Role,
     /// An OpenID Connect provider's (tags only; its owner id is its ARN).
     OidcProvider,
+    /// A group's (inline policies and attachments; no tags).
+    Group,
+    /// A managed policy's (tags only; its owner id is its ARN).
+    Policy,
+}
+
+impl OwnerTable {
+    /// The `owner_kind` of an attachment row.
+    pub fn attachment_kind(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Role => "role",
+            Self::Group => "group",
+            Self::OidcProvider => "oidc-provider",
+            Self::Policy => "policy",
+        }
+    }
+}
+
+/// A customer managed policy row (its versions are rows of their own).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ManagedPolicyRow {
+    /// `arn:<partition>:iam::<account>:policy<path><name>`.
+    pub arn: String,
+    /// `ANPA…`.
+    pub unique_id: String,
+    /// Owning account.
+    pub account_id: String,
+    /// Name, unique case-insensitively in the account.
+    pub name: String,
+    /// Path.
+    pub path: String,
+    /// Free text.
+    pub description: Option<String>,
+    /// The number of the version in force.
+    pub default_version: u32,
+    /// The number the next version gets (numbers are never reused).
+    pub next_version: u32,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds of the last version change.
+    pub updated_at: i64,
+}
+
+/// A version of a managed policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyVersionRow {
+    /// The policy.
+    pub policy_arn: String,
+    /// `N` of `vN`.
+    pub version: u32,
+    /// The JSON document, validated before it was stored.
+    pub document: String,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// A group row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupRow {
+    /// `AGPA…`.
+    pub unique_id: String,
+    /// Owning account.
+    pub account_id: String,
+    /// Name, unique case-insensitively in the account.
+    pub name: String,
+    /// Path.
+    pub path: String,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// A managed policy attached to a user, group or role.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttachmentRow {
+    /// The policy (customer or AWS managed).
+    pub policy_arn: String,
+    /// User, group or role.
+    pub table: OwnerTable,
+    /// The owner's unique id.
+    pub owner_id: String,
 }
 
 /// An IAM OpenID Connect provider row.
@@ -158,6 +241,76 @@ pub enum Write {
         /// Which provider.
         arn: String,
     },
+    /// Create a managed policy (its first version is a separate write).
+    InsertManagedPolicy(ManagedPolicyRow),
+    /// Record a version change of a managed policy.
+    UpdateManagedPolicy {
+        /// Which policy.
+        arn: String,
+        /// The version in force.
+        default_version: u32,
+        /// The number the next version gets.
+        next_version: u32,
+        /// Unix seconds.
+        updated_at: i64,
+    },
+    /// Delete a managed policy (its versions and tags go with it).
+    DeleteManagedPolicy {
+        /// Which policy.
+        arn: String,
+    },
+    /// Add a version to a managed policy.
+    InsertPolicyVersion(PolicyVersionRow),
+    /// Delete a version of a managed policy.
+    DeletePolicyVersion {
+        /// Which policy.
+        arn: String,
+        /// Which version.
+        version: u32,
+    },
+    /// Create a group.
+    InsertGroup(GroupRow),
+    /// Rename or move a group.
+    UpdateGroup {
+        /// Unique id.
+        unique_id: String,
+        /// New name.
+        name: String,
+        /// New path.
+        path: String,
+    },
+    /// Delete a group (memberships and inline policies go with it).
+    DeleteGroup {
+        /// Unique id.
+        unique_id: String,
+    },
+    /// Add a user to a group (a no-op when already a member).
+    AddMember {
+        /// The group's unique id.
+        group_id: String,
+        /// The user's unique id.
+        user_id: String,
+    },
+    /// Remove a user from a group.
+    RemoveMember {
+        /// The group's unique id.
+        group_id: String,
+        /// The user's unique id.
+        user_id: String,
+    },
+    /// Attach a managed policy (a no-op when already attached).
+    Attach(AttachmentRow),
+    /// Detach a managed policy.
+    Detach(AttachmentRow),
+    /// Set or clear the permissions boundary of a user or role.
+    SetBoundary {
+        /// User or role.
+        table: OwnerTable,
+        /// The owner's unique id.
+        owner_id: String,
+        /// The boundary policy's ARN, or `None` to remove it.
+        arn: Option<String>,
+    },
     /// Create an access key.
     InsertAccessKey(AccessKeyRow),
     /// Activate or deactivate an access key.
@@ -194,6 +347,8 @@ pub struct UserRow {
     pub name: String,
     /// `/` or `/…/`.
     pub path: String,
+    /// The permissions boundary's policy ARN.
+    pub boundary: Option<String>,
     /// Unix seconds.
     pub created_at: i64,
 }
@@ -239,7 +394,17 @@ pub struct StoreData {
     pub access_keys: Vec<AccessKeyRow>,
     /// OpenID Connect providers.
     pub oidc_providers: Vec<OidcProviderRow>,
-    /// Inline policies of users and roles.
+    /// Customer managed policies.
+    pub managed_policies: Vec<ManagedPolicyRow>,
+    /// Their versions.
+    pub policy_versions: Vec<PolicyVersionRow>,
+    /// Groups.
+    pub groups: Vec<GroupRow>,
+    /// `(group id, user id)` memberships.
+    pub memberships: Vec<(String, String)>,
+    /// Managed policies attached to users, groups and roles.
+    pub attachments: Vec<AttachmentRow>,
+    /// Inline policies of users, groups and roles.
     pub policies: Vec<OwnedRow>,
     /// Tags of users and roles, in insertion order.
     pub tags: Vec<OwnedRow>,

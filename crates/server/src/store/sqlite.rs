@@ -2,8 +2,9 @@
 //! when its call returns.
 
 use super::{
-    AccessKeyRow, AccountRow, Bootstrap, OidcProviderRow, OwnedRow, OwnerTable, RoleRow, Store,
-    StoreData, StoreError, UserRow, Write,
+    AccessKeyRow, AccountRow, AttachmentRow, Bootstrap, GroupRow, ManagedPolicyRow,
+    OidcProviderRow, OwnedRow, OwnerTable, PolicyVersionRow, RoleRow, Store, StoreData, StoreError,
+    UserRow, Write,
 };
 use crate::keyring::StoredRingKey;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -16,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_2_tags.sql"),
     include_str!("schema_3_roles.sql"),
     include_str!("schema_4_oidc.sql"),
+    include_str!("schema_5_managed.sql"),
 ];
 
 /// Lists are stored as JSON arrays: they are read and written whole.
@@ -88,12 +90,13 @@ async fn apply_one(
 ) -> Result<(), StoreError> {
     let result = match w {
         Write::InsertUser(u) => {
-            sqlx::query("INSERT INTO users (unique_id, account_id, name, name_folded, path, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+            sqlx::query("INSERT INTO users (unique_id, account_id, name, name_folded, path, boundary, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
                 .bind(&u.unique_id)
                 .bind(&u.account_id)
                 .bind(&u.name)
                 .bind(u.name.to_lowercase())
                 .bind(&u.path)
+                .bind(&u.boundary)
                 .bind(u.created_at)
                 .execute(&mut **tx)
                 .await
@@ -102,7 +105,7 @@ async fn apply_one(
             sqlx::query("DELETE FROM users WHERE unique_id = ?").bind(unique_id).execute(&mut **tx).await
         }
         Write::InsertRole(r) => {
-            sqlx::query("INSERT INTO roles (unique_id, account_id, name, name_folded, path, trust_policy, description, max_session_duration, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            sqlx::query("INSERT INTO roles (unique_id, account_id, name, name_folded, path, trust_policy, description, max_session_duration, boundary, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
                 .bind(&r.unique_id)
                 .bind(&r.account_id)
                 .bind(&r.name)
@@ -111,6 +114,7 @@ async fn apply_one(
                 .bind(&r.trust_policy)
                 .bind(&r.description)
                 .bind(i64::from(r.max_session_duration))
+                .bind(&r.boundary)
                 .bind(r.created_at)
                 .execute(&mut **tx)
                 .await
@@ -128,15 +132,12 @@ async fn apply_one(
                 .await
         }
         Write::SetTags { table, owner_id, tags } => {
-            let delete = match table {
-                OwnerTable::User => "DELETE FROM user_tags WHERE user_id = ?",
-                OwnerTable::Role => "DELETE FROM role_tags WHERE role_id = ?",
-                OwnerTable::OidcProvider => "DELETE FROM oidc_provider_tags WHERE provider_arn = ?",
-            };
-            let insert = match table {
-                OwnerTable::User => "INSERT INTO user_tags (user_id, key, key_folded, value) VALUES (?, ?, ?, ?)",
-                OwnerTable::Role => "INSERT INTO role_tags (role_id, key, key_folded, value) VALUES (?, ?, ?, ?)",
-                OwnerTable::OidcProvider => "INSERT INTO oidc_provider_tags (provider_arn, key, key_folded, value) VALUES (?, ?, ?, ?)",
+            let (delete, insert) = match table {
+                OwnerTable::User => ("DELETE FROM user_tags WHERE user_id = ?", "INSERT INTO user_tags (user_id, key, key_folded, value) VALUES (?, ?, ?, ?)"),
+                OwnerTable::Role => ("DELETE FROM role_tags WHERE role_id = ?", "INSERT INTO role_tags (role_id, key, key_folded, value) VALUES (?, ?, ?, ?)"),
+                OwnerTable::OidcProvider => ("DELETE FROM oidc_provider_tags WHERE provider_arn = ?", "INSERT INTO oidc_provider_tags (provider_arn, key, key_folded, value) VALUES (?, ?, ?, ?)"),
+                OwnerTable::Policy => ("DELETE FROM policy_tags WHERE policy_arn = ?", "INSERT INTO policy_tags (policy_arn, key, key_folded, value) VALUES (?, ?, ?, ?)"),
+                OwnerTable::Group => return Err(corrupt("groups have no tags")),
             };
             sqlx::query(delete).bind(owner_id).execute(&mut **tx).await.map_err(conflict_or)?;
             for (key, value) in tags {
@@ -155,7 +156,8 @@ async fn apply_one(
             let sql = match table {
                 OwnerTable::User => "INSERT INTO user_policies (user_id, name, document) VALUES (?, ?, ?) ON CONFLICT (user_id, name) DO UPDATE SET document = excluded.document",
                 OwnerTable::Role => "INSERT INTO role_policies (role_id, name, document) VALUES (?, ?, ?) ON CONFLICT (role_id, name) DO UPDATE SET document = excluded.document",
-                OwnerTable::OidcProvider => return Err(corrupt("OIDC providers have no inline policies")),
+                OwnerTable::Group => "INSERT INTO group_policies (group_id, name, document) VALUES (?, ?, ?) ON CONFLICT (group_id, name) DO UPDATE SET document = excluded.document",
+                OwnerTable::OidcProvider | OwnerTable::Policy => return Err(corrupt("only users, groups and roles have inline policies")),
             };
             sqlx::query(sql).bind(owner_id).bind(name).bind(document).execute(&mut **tx).await
         }
@@ -163,7 +165,8 @@ async fn apply_one(
             let sql = match table {
                 OwnerTable::User => "DELETE FROM user_policies WHERE user_id = ? AND name = ?",
                 OwnerTable::Role => "DELETE FROM role_policies WHERE role_id = ? AND name = ?",
-                OwnerTable::OidcProvider => return Err(corrupt("OIDC providers have no inline policies")),
+                OwnerTable::Group => "DELETE FROM group_policies WHERE group_id = ? AND name = ?",
+                OwnerTable::OidcProvider | OwnerTable::Policy => return Err(corrupt("only users, groups and roles have inline policies")),
             };
             sqlx::query(sql).bind(owner_id).bind(name).execute(&mut **tx).await
         }
@@ -189,6 +192,113 @@ async fn apply_one(
         Write::DeleteOidcProvider { arn } => {
             sqlx::query("DELETE FROM oidc_providers WHERE arn = ?").bind(arn).execute(&mut **tx).await
         }
+        Write::InsertManagedPolicy(p) => {
+            sqlx::query("INSERT INTO managed_policies (arn, unique_id, account_id, name, name_folded, path, description, default_version, next_version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                .bind(&p.arn)
+                .bind(&p.unique_id)
+                .bind(&p.account_id)
+                .bind(&p.name)
+                .bind(p.name.to_lowercase())
+                .bind(&p.path)
+                .bind(&p.description)
+                .bind(i64::from(p.default_version))
+                .bind(i64::from(p.next_version))
+                .bind(p.created_at)
+                .bind(p.updated_at)
+                .execute(&mut **tx)
+                .await
+        }
+        Write::UpdateManagedPolicy { arn, default_version, next_version, updated_at } => {
+            sqlx::query("UPDATE managed_policies SET default_version = ?, next_version = ?, updated_at = ? WHERE arn = ?")
+                .bind(i64::from(*default_version))
+                .bind(i64::from(*next_version))
+                .bind(updated_at)
+                .bind(arn)
+                .execute(&mut **tx)
+                .await
+        }
+        Write::DeleteManagedPolicy { arn } => {
+            sqlx::query("DELETE FROM managed_policies WHERE arn = ?").bind(arn).execute(&mut **tx).await
+        }
+        Write::InsertPolicyVersion(v) => {
+            sqlx::query("INSERT INTO policy_versions (policy_arn, version, document, created_at) VALUES (?, ?, ?, ?)")
+                .bind(&v.policy_arn)
+                .bind(i64::from(v.version))
+                .bind(&v.document)
+                .bind(v.created_at)
+                .execute(&mut **tx)
+                .await
+        }
+        Write::DeletePolicyVersion { arn, version } => {
+            sqlx::query("DELETE FROM policy_versions WHERE policy_arn = ? AND version = ?")
+                .bind(arn)
+                .bind(i64::from(*version))
+                .execute(&mut **tx)
+                .await
+        }
+        Write::InsertGroup(g) => {
+            sqlx::query("INSERT INTO iam_groups (unique_id, account_id, name, name_folded, path, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+                .bind(&g.unique_id)
+                .bind(&g.account_id)
+                .bind(&g.name)
+                .bind(g.name.to_lowercase())
+                .bind(&g.path)
+                .bind(g.created_at)
+                .execute(&mut **tx)
+                .await
+        }
+        Write::UpdateGroup { unique_id, name, path } => {
+            sqlx::query("UPDATE iam_groups SET name = ?, name_folded = ?, path = ? WHERE unique_id = ?")
+                .bind(name)
+                .bind(name.to_lowercase())
+                .bind(path)
+                .bind(unique_id)
+                .execute(&mut **tx)
+                .await
+        }
+        Write::DeleteGroup { unique_id } => {
+            sqlx::query("DELETE FROM iam_groups WHERE unique_id = ?").bind(unique_id).execute(&mut **tx).await
+        }
+        Write::AddMember { group_id, user_id } => {
+            sqlx::query("INSERT INTO group_members (group_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING")
+                .bind(group_id)
+                .bind(user_id)
+                .execute(&mut **tx)
+                .await
+        }
+        Write::RemoveMember { group_id, user_id } => {
+            sqlx::query("DELETE FROM group_members WHERE group_id = ? AND user_id = ?")
+                .bind(group_id)
+                .bind(user_id)
+                .execute(&mut **tx)
+                .await
+        }
+        Write::Attach(a) => {
+            sqlx::query("INSERT INTO policy_attachments (policy_arn, owner_kind, owner_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
+                .bind(&a.policy_arn)
+                .bind(a.table.attachment_kind())
+                .bind(&a.owner_id)
+                .execute(&mut **tx)
+                .await
+        }
+        Write::Detach(a) => {
+            sqlx::query("DELETE FROM policy_attachments WHERE policy_arn = ? AND owner_kind = ? AND owner_id = ?")
+                .bind(&a.policy_arn)
+                .bind(a.table.attachment_kind())
+                .bind(&a.owner_id)
+                .execute(&mut **tx)
+                .await
+        }
+        Write::SetBoundary { table, owner_id, arn } => {
+            let sql = match table {
+                OwnerTable::User => "UPDATE users SET boundary = ? WHERE unique_id = ?",
+                OwnerTable::Role => "UPDATE roles SET boundary = ? WHERE unique_id = ?",
+                OwnerTable::Group | OwnerTable::OidcProvider | OwnerTable::Policy => {
+                    return Err(corrupt("only users and roles have permissions boundaries"));
+                }
+            };
+            sqlx::query(sql).bind(arn).bind(owner_id).execute(&mut **tx).await
+        }
         Write::InsertAccessKey(k) => {
             sqlx::query("INSERT INTO access_keys (id, account_id, user_id, secret_sealed, active, created_at) VALUES (?, ?, ?, ?, ?, ?)")
                 .bind(&k.id)
@@ -212,6 +322,10 @@ async fn apply_one(
 
 fn corrupt(what: &str) -> StoreError {
     StoreError::Corrupt(what.to_owned())
+}
+
+fn version_number(n: i64) -> Result<u32, StoreError> {
+    u32::try_from(n).map_err(|_| corrupt("policy version number out of range"))
 }
 
 impl Store for SqliteStore {
@@ -280,20 +394,23 @@ impl Store for SqliteStore {
                 })
             })
             .collect::<Result<_, sqlx::Error>>()?;
-        let users = sqlx::query("SELECT unique_id, account_id, name, path, created_at FROM users")
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|r| {
-                Ok(UserRow {
-                    unique_id: r.try_get(0)?,
-                    account_id: r.try_get(1)?,
-                    name: r.try_get(2)?,
-                    path: r.try_get(3)?,
-                    created_at: r.try_get(4)?,
-                })
+        let users = sqlx::query(
+            "SELECT unique_id, account_id, name, path, created_at, boundary FROM users",
+        )
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(UserRow {
+                unique_id: r.try_get(0)?,
+                account_id: r.try_get(1)?,
+                name: r.try_get(2)?,
+                path: r.try_get(3)?,
+                created_at: r.try_get(4)?,
+                boundary: r.try_get(5)?,
             })
-            .collect::<Result<_, sqlx::Error>>()?;
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
         let access_keys = sqlx::query(
             "SELECT id, account_id, user_id, secret_sealed, active, created_at FROM access_keys",
         )
@@ -311,7 +428,7 @@ impl Store for SqliteStore {
             })
         })
         .collect::<Result<_, sqlx::Error>>()?;
-        let roles = sqlx::query("SELECT unique_id, account_id, name, path, trust_policy, description, max_session_duration, created_at FROM roles")
+        let roles = sqlx::query("SELECT unique_id, account_id, name, path, trust_policy, description, max_session_duration, created_at, boundary FROM roles")
             .fetch_all(&mut *tx)
             .await?
             .iter()
@@ -326,6 +443,7 @@ impl Store for SqliteStore {
                     description: r.try_get(5)?,
                     max_session_duration: u32::try_from(max).unwrap_or(3600),
                     created_at: r.try_get(7)?,
+                    boundary: r.try_get(8)?,
                 })
             })
             .collect::<Result<_, sqlx::Error>>()?;
@@ -348,33 +466,125 @@ impl Store for SqliteStore {
             })
         })
         .collect::<Result<_, StoreError>>()?;
-        let mut policies = Vec::new();
-        let mut tags = Vec::new();
-        for r in
-            sqlx::query("SELECT provider_arn, key, value FROM oidc_provider_tags ORDER BY rowid")
+        let managed_policies = sqlx::query("SELECT arn, unique_id, account_id, name, path, description, default_version, next_version, created_at, updated_at FROM managed_policies")
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| {
+                let default: i64 = r.try_get(6)?;
+                let next: i64 = r.try_get(7)?;
+                Ok(ManagedPolicyRow {
+                    arn: r.try_get(0)?,
+                    unique_id: r.try_get(1)?,
+                    account_id: r.try_get(2)?,
+                    name: r.try_get(3)?,
+                    path: r.try_get(4)?,
+                    description: r.try_get(5)?,
+                    default_version: version_number(default)?,
+                    next_version: version_number(next)?,
+                    created_at: r.try_get(8)?,
+                    updated_at: r.try_get(9)?,
+                })
+            })
+            .collect::<Result<_, StoreError>>()?;
+        let policy_versions =
+            sqlx::query("SELECT policy_arn, version, document, created_at FROM policy_versions")
                 .fetch_all(&mut *tx)
                 .await?
-        {
-            tags.push(OwnedRow {
-                table: OwnerTable::OidcProvider,
-                owner_id: r.try_get(0)?,
-                name: r.try_get(1)?,
-                value: r.try_get(2)?,
-            });
+                .iter()
+                .map(|r| {
+                    let version: i64 = r.try_get(1)?;
+                    Ok(PolicyVersionRow {
+                        policy_arn: r.try_get(0)?,
+                        version: version_number(version)?,
+                        document: r.try_get(2)?,
+                        created_at: r.try_get(3)?,
+                    })
+                })
+                .collect::<Result<_, StoreError>>()?;
+        let groups =
+            sqlx::query("SELECT unique_id, account_id, name, path, created_at FROM iam_groups")
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok(GroupRow {
+                        unique_id: r.try_get(0)?,
+                        account_id: r.try_get(1)?,
+                        name: r.try_get(2)?,
+                        path: r.try_get(3)?,
+                        created_at: r.try_get(4)?,
+                    })
+                })
+                .collect::<Result<_, sqlx::Error>>()?;
+        let memberships = sqlx::query("SELECT group_id, user_id FROM group_members")
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<_, sqlx::Error>>()?;
+        let attachments = sqlx::query(
+            "SELECT policy_arn, owner_kind, owner_id FROM policy_attachments ORDER BY rowid",
+        )
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| {
+            let kind: String = r.try_get(1)?;
+            let table = match kind.as_str() {
+                "user" => OwnerTable::User,
+                "role" => OwnerTable::Role,
+                "group" => OwnerTable::Group,
+                other => return Err(corrupt(&format!("attachment owner kind {other}"))),
+            };
+            Ok(AttachmentRow {
+                policy_arn: r.try_get(0)?,
+                table,
+                owner_id: r.try_get(2)?,
+            })
+        })
+        .collect::<Result<_, StoreError>>()?;
+        let mut policies = Vec::new();
+        let mut tags = Vec::new();
+        for (table, sql) in [
+            (
+                OwnerTable::OidcProvider,
+                "SELECT provider_arn, key, value FROM oidc_provider_tags ORDER BY rowid",
+            ),
+            (
+                OwnerTable::Policy,
+                "SELECT policy_arn, key, value FROM policy_tags ORDER BY rowid",
+            ),
+        ] {
+            for r in sqlx::query(sql).fetch_all(&mut *tx).await? {
+                tags.push(OwnedRow {
+                    table,
+                    owner_id: r.try_get(0)?,
+                    name: r.try_get(1)?,
+                    value: r.try_get(2)?,
+                });
+            }
         }
         for (table, policy_sql, tag_sql) in [
             (
                 OwnerTable::User,
                 "SELECT user_id, name, document FROM user_policies",
-                "SELECT user_id, key, value FROM user_tags ORDER BY rowid",
+                Some("SELECT user_id, key, value FROM user_tags ORDER BY rowid"),
             ),
             (
                 OwnerTable::Role,
                 "SELECT role_id, name, document FROM role_policies",
-                "SELECT role_id, key, value FROM role_tags ORDER BY rowid",
+                Some("SELECT role_id, key, value FROM role_tags ORDER BY rowid"),
+            ),
+            (
+                OwnerTable::Group,
+                "SELECT group_id, name, document FROM group_policies",
+                None,
             ),
         ] {
-            for (sql, out) in [(policy_sql, &mut policies), (tag_sql, &mut tags)] {
+            let queries = std::iter::once((policy_sql, &mut policies))
+                .chain(tag_sql.map(|sql| (sql, &mut tags)));
+            for (sql, out) in queries {
                 for r in sqlx::query(sql).fetch_all(&mut *tx).await? {
                     out.push(OwnedRow {
                         table,
@@ -392,6 +602,11 @@ impl Store for SqliteStore {
             roles,
             access_keys,
             oidc_providers,
+            managed_policies,
+            policy_versions,
+            groups,
+            memberships,
+            attachments,
             policies,
             tags,
         })
@@ -456,6 +671,7 @@ mod tests {
                 account_id: "123456789012".into(),
                 name: "admin".into(),
                 path: "/".into(),
+                boundary: None,
                 created_at: 1,
             },
             admin_policy: UserPolicyRow {

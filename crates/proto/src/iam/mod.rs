@@ -1,6 +1,14 @@
 //! The IAM admin API (version 2010-05-08): the implemented actions, their typed requests
 //! validated to the model's limits, and the XML encoding of their results.
 
+mod groups;
+mod managed;
+
+pub use groups::{GroupRequest, GroupResponse, GroupView};
+pub use managed::{
+    EntityFilter, EntityRef, ManagedRequest, ManagedResponse, PolicyView, Scope, Usage, VersionView,
+};
+
 use crate::query::Params;
 use crate::sts::format_timestamp;
 use crate::validate::Violations;
@@ -90,6 +98,41 @@ actions!(
     TagOpenIDConnectProvider,
     UntagOpenIDConnectProvider,
     ListOpenIDConnectProviderTags,
+    CreatePolicy,
+    GetPolicy,
+    DeletePolicy,
+    ListPolicies,
+    CreatePolicyVersion,
+    GetPolicyVersion,
+    DeletePolicyVersion,
+    ListPolicyVersions,
+    SetDefaultPolicyVersion,
+    TagPolicy,
+    UntagPolicy,
+    ListPolicyTags,
+    AttachUserPolicy,
+    AttachGroupPolicy,
+    AttachRolePolicy,
+    DetachUserPolicy,
+    DetachGroupPolicy,
+    DetachRolePolicy,
+    ListAttachedGroupPolicies,
+    ListEntitiesForPolicy,
+    PutUserPermissionsBoundary,
+    DeleteUserPermissionsBoundary,
+    PutRolePermissionsBoundary,
+    DeleteRolePermissionsBoundary,
+    CreateGroup,
+    GetGroup,
+    UpdateGroup,
+    DeleteGroup,
+    ListGroups,
+    AddUserToGroup,
+    RemoveUserFromGroup,
+    PutGroupPolicy,
+    GetGroupPolicy,
+    DeleteGroupPolicy,
+    ListGroupPolicies,
 );
 
 /// The kinds of identity that carry tags and inline policies.
@@ -101,6 +144,10 @@ pub enum OwnerKind {
     Role,
     /// An OpenID Connect provider (`OpenIDConnectProviderArn`): named by its ARN.
     OidcProvider,
+    /// An IAM group (`GroupName`).
+    Group,
+    /// A managed policy (`PolicyArn`): named by its ARN.
+    Policy,
 }
 
 /// The user or role a tag or inline-policy action applies to.
@@ -119,6 +166,8 @@ impl OwnerKind {
             Self::User => "UserName",
             Self::Role => "RoleName",
             Self::OidcProvider => "OpenIDConnectProviderArn",
+            Self::Group => "GroupName",
+            Self::Policy => "PolicyArn",
         }
     }
 
@@ -127,14 +176,16 @@ impl OwnerKind {
             Self::User => "userName",
             Self::Role => "roleName",
             Self::OidcProvider => "openIDConnectProviderArn",
+            Self::Group => "groupName",
+            Self::Policy => "policyArn",
         }
     }
 
     fn max_len(self) -> usize {
         match self {
-            Self::User => 128,
+            Self::User | Self::Group => 128,
             Self::Role => 64,
-            Self::OidcProvider => 2048,
+            Self::OidcProvider | Self::Policy => 2048,
         }
     }
 }
@@ -180,6 +231,8 @@ pub enum Request {
         path: String,
         /// The new user's name.
         user_name: String,
+        /// A managed policy ARN to bound the user's permissions with.
+        permissions_boundary: Option<String>,
         /// Initial tags.
         tags: Vec<Tag>,
     },
@@ -291,6 +344,8 @@ pub enum Request {
         description: Option<String>,
         /// 3600–43200 seconds.
         max_session_duration: u32,
+        /// A managed policy ARN to bound the role's permissions with.
+        permissions_boundary: Option<String>,
         /// Initial tags.
         tags: Vec<Tag>,
     },
@@ -370,9 +425,12 @@ pub enum Request {
         /// The new list.
         thumbprints: Vec<String>,
     },
-    /// Listings of things this server does not have yet (instance profiles, groups, managed
-    /// policy attachments, MFA devices), which are therefore always empty: clients such as
-    /// Terraform read them on every refresh.
+    /// Managed policies, attachments and permissions boundaries.
+    Managed(ManagedRequest),
+    /// Groups and their members.
+    Group(GroupRequest),
+    /// Listings of things this server does not have yet (instance profiles, MFA devices),
+    /// which are therefore always empty: clients such as Terraform read them on every refresh.
     EmptyListing {
         /// Which listing.
         action: Action,
@@ -425,10 +483,10 @@ impl<'a> Reader<'_, 'a> {
 
     fn owner(&mut self, kind: OwnerKind) -> Owner {
         let name = match kind {
-            OwnerKind::User | OwnerKind::Role => {
+            OwnerKind::User | OwnerKind::Role | OwnerKind::Group => {
                 self.required_name(kind.element(), kind.path(), kind.max_len())
             }
-            OwnerKind::OidcProvider => self.arn(kind.element(), kind.path()),
+            OwnerKind::OidcProvider | OwnerKind::Policy => self.arn(kind.element(), kind.path()),
         };
         Owner { kind, name }
     }
@@ -673,6 +731,14 @@ impl<'a> Reader<'_, 'a> {
     fn policy_name(&mut self) -> String {
         self.required_name("PolicyName", "policyName", 128)
     }
+
+    /// The optional `PermissionsBoundary` of `CreateUser` and `CreateRole`.
+    fn boundary(&mut self) -> Option<String> {
+        self.params.get("PermissionsBoundary").map(|a| {
+            self.v.length(a, "permissionsBoundary", 20, 2048);
+            a.to_owned()
+        })
+    }
 }
 
 /// Whether a tag or inline-policy action is about a user or a role.
@@ -685,6 +751,11 @@ fn owner_kind(action: Action) -> OwnerKind {
         | Action::GetRolePolicy
         | Action::DeleteRolePolicy
         | Action::ListRolePolicies => OwnerKind::Role,
+        Action::PutGroupPolicy
+        | Action::GetGroupPolicy
+        | Action::DeleteGroupPolicy
+        | Action::ListGroupPolicies => OwnerKind::Group,
+        Action::TagPolicy | Action::UntagPolicy | Action::ListPolicyTags => OwnerKind::Policy,
         Action::TagOpenIDConnectProvider
         | Action::UntagOpenIDConnectProvider
         | Action::ListOpenIDConnectProviderTags => OwnerKind::OidcProvider,
@@ -702,10 +773,12 @@ pub fn decode(action: Action, params: &Params<'_>) -> Result<Request, ApiError> 
         Action::CreateUser => {
             let path = r.path("Path", "path");
             let user_name = r.required_name("UserName", "userName", 64);
+            let permissions_boundary = r.boundary();
             let tags = r.tags(false);
             Request::CreateUser {
                 path,
                 user_name,
+                permissions_boundary,
                 tags,
             }
         }
@@ -719,22 +792,27 @@ pub fn decode(action: Action, params: &Params<'_>) -> Result<Request, ApiError> 
             path_prefix: r.path_prefix(),
             page: r.page(),
         },
-        Action::TagUser | Action::TagRole | Action::TagOpenIDConnectProvider => Request::Tag {
+        Action::TagUser
+        | Action::TagRole
+        | Action::TagOpenIDConnectProvider
+        | Action::TagPolicy => Request::Tag {
             owner: r.owner(owner_kind(action)),
             tags: r.tags(true),
         },
-        Action::UntagUser | Action::UntagRole | Action::UntagOpenIDConnectProvider => {
-            Request::Untag {
-                owner: r.owner(owner_kind(action)),
-                tag_keys: r.tag_keys(),
-            }
-        }
-        Action::ListUserTags | Action::ListRoleTags | Action::ListOpenIDConnectProviderTags => {
-            Request::ListTags {
-                owner: r.owner(owner_kind(action)),
-                page: r.page(),
-            }
-        }
+        Action::UntagUser
+        | Action::UntagRole
+        | Action::UntagOpenIDConnectProvider
+        | Action::UntagPolicy => Request::Untag {
+            owner: r.owner(owner_kind(action)),
+            tag_keys: r.tag_keys(),
+        },
+        Action::ListUserTags
+        | Action::ListRoleTags
+        | Action::ListOpenIDConnectProviderTags
+        | Action::ListPolicyTags => Request::ListTags {
+            owner: r.owner(owner_kind(action)),
+            page: r.page(),
+        },
         Action::CreateAccessKey => Request::CreateAccessKey {
             user_name: r.optional_user(),
         },
@@ -771,23 +849,31 @@ pub fn decode(action: Action, params: &Params<'_>) -> Result<Request, ApiError> 
                 active,
             }
         }
-        Action::PutUserPolicy | Action::PutRolePolicy => Request::PutPolicy {
-            owner: r.owner(owner_kind(action)),
-            policy_name: r.policy_name(),
-            policy_document: r.policy_document("PolicyDocument", "policyDocument"),
-        },
-        Action::GetUserPolicy | Action::GetRolePolicy => Request::GetPolicy {
-            owner: r.owner(owner_kind(action)),
-            policy_name: r.policy_name(),
-        },
-        Action::DeleteUserPolicy | Action::DeleteRolePolicy => Request::DeletePolicy {
-            owner: r.owner(owner_kind(action)),
-            policy_name: r.policy_name(),
-        },
-        Action::ListUserPolicies | Action::ListRolePolicies => Request::ListPolicies {
-            owner: r.owner(owner_kind(action)),
-            page: r.page(),
-        },
+        Action::PutUserPolicy | Action::PutRolePolicy | Action::PutGroupPolicy => {
+            Request::PutPolicy {
+                owner: r.owner(owner_kind(action)),
+                policy_name: r.policy_name(),
+                policy_document: r.policy_document("PolicyDocument", "policyDocument"),
+            }
+        }
+        Action::GetUserPolicy | Action::GetRolePolicy | Action::GetGroupPolicy => {
+            Request::GetPolicy {
+                owner: r.owner(owner_kind(action)),
+                policy_name: r.policy_name(),
+            }
+        }
+        Action::DeleteUserPolicy | Action::DeleteRolePolicy | Action::DeleteGroupPolicy => {
+            Request::DeletePolicy {
+                owner: r.owner(owner_kind(action)),
+                policy_name: r.policy_name(),
+            }
+        }
+        Action::ListUserPolicies | Action::ListRolePolicies | Action::ListGroupPolicies => {
+            Request::ListPolicies {
+                owner: r.owner(owner_kind(action)),
+                page: r.page(),
+            }
+        }
         Action::CreateRole => {
             let path = r.path("Path", "path");
             let role_name = r.required_name("RoleName", "roleName", 64);
@@ -795,6 +881,7 @@ pub fn decode(action: Action, params: &Params<'_>) -> Result<Request, ApiError> 
                 r.policy_document("AssumeRolePolicyDocument", "assumeRolePolicyDocument");
             let description = r.description();
             let max_session_duration = r.max_session_duration().unwrap_or(3600);
+            let permissions_boundary = r.boundary();
             let tags = r.tags(false);
             Request::CreateRole {
                 path,
@@ -802,6 +889,7 @@ pub fn decode(action: Action, params: &Params<'_>) -> Result<Request, ApiError> 
                 trust_policy,
                 description,
                 max_session_duration,
+                permissions_boundary,
                 tags,
             }
         }
@@ -835,7 +923,7 @@ pub fn decode(action: Action, params: &Params<'_>) -> Result<Request, ApiError> 
                 description,
             }
         }
-        Action::ListInstanceProfilesForRole | Action::ListAttachedRolePolicies => {
+        Action::ListInstanceProfilesForRole => {
             let owner = r.owner(OwnerKind::Role);
             r.page();
             Request::EmptyListing {
@@ -843,14 +931,39 @@ pub fn decode(action: Action, params: &Params<'_>) -> Result<Request, ApiError> 
                 owner: Some(owner),
             }
         }
-        Action::ListGroupsForUser | Action::ListAttachedUserPolicies => {
-            let owner = r.owner(OwnerKind::User);
-            r.page();
-            Request::EmptyListing {
-                action,
-                owner: Some(owner),
-            }
+        Action::CreatePolicy
+        | Action::GetPolicy
+        | Action::DeletePolicy
+        | Action::ListPolicies
+        | Action::CreatePolicyVersion
+        | Action::GetPolicyVersion
+        | Action::DeletePolicyVersion
+        | Action::ListPolicyVersions
+        | Action::SetDefaultPolicyVersion
+        | Action::AttachUserPolicy
+        | Action::AttachGroupPolicy
+        | Action::AttachRolePolicy
+        | Action::DetachUserPolicy
+        | Action::DetachGroupPolicy
+        | Action::DetachRolePolicy
+        | Action::ListAttachedUserPolicies
+        | Action::ListAttachedGroupPolicies
+        | Action::ListAttachedRolePolicies
+        | Action::ListEntitiesForPolicy
+        | Action::PutUserPermissionsBoundary
+        | Action::DeleteUserPermissionsBoundary
+        | Action::PutRolePermissionsBoundary
+        | Action::DeleteRolePermissionsBoundary => {
+            Request::Managed(managed::decode(action, &mut r))
         }
+        Action::CreateGroup
+        | Action::GetGroup
+        | Action::UpdateGroup
+        | Action::DeleteGroup
+        | Action::ListGroups
+        | Action::AddUserToGroup
+        | Action::RemoveUserFromGroup
+        | Action::ListGroupsForUser => Request::Group(groups::decode(action, &mut r)),
         Action::CreateOpenIDConnectProvider => {
             let url = match params.get("Url") {
                 Some(u) => {
@@ -912,6 +1025,8 @@ pub struct UserView {
     pub arn: String,
     /// Creation time.
     pub created: OffsetDateTime,
+    /// The boundary policy's ARN, where the action returns it.
+    pub boundary: Option<String>,
     /// Tags, where the action returns them (`GetUser`, `CreateUser`), else `None`.
     pub tags: Option<Vec<Tag>>,
 }
@@ -955,6 +1070,8 @@ pub struct RoleView {
     pub description: Option<String>,
     /// Maximum session duration in seconds.
     pub max_session_duration: u32,
+    /// The boundary policy's ARN, where the action returns it.
+    pub boundary: Option<String>,
     /// Tags, where the action returns them (`GetRole`, `CreateRole`), else `None`.
     pub tags: Option<Vec<Tag>>,
 }
@@ -1021,6 +1138,10 @@ pub enum Response {
     PolicyNames(Action, Vec<String>, More),
     /// An always-empty listing (see [`Request::EmptyListing`]).
     EmptyList(Action),
+    /// A managed-policy, attachment or boundary result.
+    Managed(ManagedResponse),
+    /// A group result.
+    Group(GroupResponse),
 }
 
 /// Percent-encodes a policy document as IAM returns them: every byte but `A–Z a–z 0–9 - _ . ~`.
@@ -1039,6 +1160,15 @@ fn write_tags(w: &mut XmlWriter, tags: &[Tag]) {
     w.close("Tags");
 }
 
+fn write_boundary(w: &mut XmlWriter, boundary: Option<&String>) {
+    if let Some(arn) = boundary {
+        w.open("PermissionsBoundary");
+        w.text_element("PermissionsBoundaryType", "PermissionsBoundaryPolicy");
+        w.text_element("PermissionsBoundaryArn", arn);
+        w.close("PermissionsBoundary");
+    }
+}
+
 fn write_user(w: &mut XmlWriter, element: &str, u: &UserView) {
     w.open(element);
     w.text_element("Path", &u.path);
@@ -1046,6 +1176,7 @@ fn write_user(w: &mut XmlWriter, element: &str, u: &UserView) {
     w.text_element("UserId", &u.id);
     w.text_element("Arn", &u.arn);
     w.text_element("CreateDate", &format_timestamp(u.created));
+    write_boundary(w, u.boundary.as_ref());
     if let Some(tags) = u.tags.as_ref().filter(|t| !t.is_empty()) {
         write_tags(w, tags);
     }
@@ -1067,6 +1198,7 @@ fn write_role(w: &mut XmlWriter, element: &str, r: &RoleView) {
         w.text_element("Description", d);
     }
     w.text_element("MaxSessionDuration", &r.max_session_duration.to_string());
+    write_boundary(w, r.boundary.as_ref());
     if let Some(tags) = r.tags.as_ref().filter(|t| !t.is_empty()) {
         write_tags(w, tags);
     }
@@ -1127,6 +1259,8 @@ impl Response {
             Self::OidcProviderCreated { .. } => Action::CreateOpenIDConnectProvider,
             Self::OidcProvider(_) => Action::GetOpenIDConnectProvider,
             Self::OidcProviders(_) => Action::ListOpenIDConnectProviders,
+            Self::Managed(m) => m.action(),
+            Self::Group(g) => g.action(),
         }
     }
 
@@ -1200,10 +1334,6 @@ impl Response {
             }
             Self::EmptyList(action) => {
                 let element = match action {
-                    Action::ListGroupsForUser => "Groups",
-                    Action::ListAttachedUserPolicies | Action::ListAttachedRolePolicies => {
-                        "AttachedPolicies"
-                    }
                     Action::ListMFADevices => "MFADevices",
                     _ => "InstanceProfiles",
                 };
@@ -1211,6 +1341,8 @@ impl Response {
                 w.close(element);
                 write_more(w, &More::default());
             }
+            Self::Managed(m) => m.write(w),
+            Self::Group(g) => g.write(w),
         }
     }
 
@@ -1249,6 +1381,7 @@ mod tests {
             Request::CreateUser {
                 path: "/team/".into(),
                 user_name: "bob".into(),
+                permissions_boundary: None,
                 tags: vec![Tag {
                     key: "k".into(),
                     value: "v".into()
@@ -1380,6 +1513,7 @@ mod tests {
             trust_policy: "{}".into(),
             description: None,
             max_session_duration: 3600,
+            boundary: None,
             tags: None,
         };
         let xml = Response::Role(Action::GetRole, view).to_xml("x");
