@@ -269,7 +269,7 @@ def test_policy_arns_do_not_exist(server, account, assumer, direct_role):
         lambda: assume(server, assumer.creds, arn, PolicyArns=[{"arn": policy_arn}]),
         code="ValidationError", status=400,
         message=f"Policy {policy_arn} does not exist or is not attachable.")
-    aws_managed = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+    aws_managed = "arn:aws:iam::aws:policy/NoSuchAwsManagedPolicy"
     expect_client_error(
         lambda: assume(server, assumer.creds, arn, PolicyArns=[{"arn": aws_managed}]),
         code="ValidationError", status=400,

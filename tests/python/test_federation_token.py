@@ -235,7 +235,7 @@ def test_malformed_policy(server, admin, document):
 
 def test_policy_arns_do_not_exist(server, admin, account):
     for policy_arn in (f"arn:aws:iam::{account}:policy/{fed_name('managed')}",
-                       "arn:aws:iam::aws:policy/ReadOnlyAccess"):
+                       "arn:aws:iam::aws:policy/NoSuchAwsManagedPolicy"):
         expect_client_error(
             lambda: federate(server, admin, fed_name(), PolicyArns=[{"arn": policy_arn}]),
             code="ValidationError", status=400,

@@ -1041,13 +1041,9 @@ def test_session_credentials_without_mfa_cannot_call_iam(server, admin_iam, sess
 
 
 @pytest.mark.parametrize("operation, kwargs", [
-    ("list_policies", {}),
-    ("list_groups", {}),
-    ("create_group", {"GroupName": "g"}),
-    ("attach_user_policy", {"UserName": "admin",
-                            "PolicyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}),
     ("create_login_profile", {"UserName": "admin", "Password": "Secret-Passw0rd!"}),
-    ("create_virtual_mfa_device", {"VirtualMFADeviceName": "d"}),
+    ("create_instance_profile", {"InstanceProfileName": "p"}),
+    ("list_server_certificates", {}),
 ])
 def test_unimplemented_actions(admin_iam, operation, kwargs):
     action = admin_iam.meta.method_to_api_mapping[operation]
