@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod http;
 pub mod iam;
 pub mod keyring;
+pub mod mfa;
 pub mod oidc;
 pub mod ops;
 pub mod pipeline;

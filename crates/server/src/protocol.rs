@@ -76,6 +76,7 @@ impl From<OpError> for ApiError {
         match e {
             OpError::WebIdentity(w) => w.into(),
             OpError::MfaDeviceUnknown
+            | OpError::MfaCodeInvalid
             | OpError::NotAuthorized { .. }
             | OpError::FederationDenied(_)
             | OpError::SourceIdentityChange => {
@@ -116,7 +117,11 @@ impl From<IamError> for ApiError {
             | IamError::NotAttachable(_)
             | IamError::NoSuchPolicyVersion(..)
             | IamError::NoSuchBoundary(_)
-            | IamError::NoBoundary(..) => ErrorCode::NoSuchEntity,
+            | IamError::NoBoundary(..)
+            | IamError::NoSuchMfaDevice(_)
+            | IamError::MfaNotEnabled(_) => ErrorCode::NoSuchEntity,
+            IamError::MfaDeviceExists | IamError::MfaDeviceInUse => ErrorCode::EntityAlreadyExists,
+            IamError::InvalidAuthenticationCode => ErrorCode::InvalidAuthenticationCode,
             IamError::UserExists(_)
             | IamError::RoleExists(_)
             | IamError::OidcProviderExists(_)
@@ -137,7 +142,7 @@ impl From<IamError> for ApiError {
             IamError::Malformed(_) | IamError::InvalidPrincipal(_) => {
                 ErrorCode::MalformedPolicyDocument
             }
-            IamError::Store(_) | IamError::Crypto(_) | IamError::Publish(_) => {
+            IamError::Store(_) | IamError::Crypto(_) | IamError::Publish(_) | IamError::Qr(_) => {
                 tracing::error!(error = %e, "internal failure");
                 return ApiError::new(ErrorCode::InternalFailure, "An internal error occurred.");
             }

@@ -3,6 +3,7 @@
 
 use crate::aws_policies::AWS_POLICIES;
 use crate::keyring::MasterKey;
+use crate::mfa::Seed;
 use crate::store::{OwnerTable, StoreData, StoreError};
 use arc_swap::ArcSwapOption;
 use std::collections::HashMap;
@@ -196,6 +197,21 @@ impl Role {
     }
 }
 
+/// A virtual MFA device, its seed unsealed.
+#[derive(Debug)]
+pub struct MfaDevice {
+    /// `arn:<partition>:iam::<account>:mfa<path><name>`.
+    pub serial: String,
+    /// Owning account.
+    pub account: AccountId,
+    /// The TOTP seed.
+    pub seed: Seed,
+    /// The user it is enabled for, and when (Unix seconds).
+    pub assigned: Option<(String, i64)>,
+    /// Tags, in the order they were added.
+    pub tags: Vec<(String, String)>,
+}
+
 /// An IAM OpenID Connect provider: the issuers web identity tokens may come from.
 #[derive(Debug)]
 pub struct OidcProvider {
@@ -285,6 +301,7 @@ pub struct Snapshot {
     managed: HashMap<String, Arc<ManagedPolicy>>,
     groups: HashMap<String, Arc<Group>>,
     groups_by_name: HashMap<(AccountId, String), Arc<Group>>,
+    mfa_devices: HashMap<String, Arc<MfaDevice>>,
 }
 
 fn account(id: &str) -> Result<AccountId, StoreError> {
@@ -588,6 +605,25 @@ impl Snapshot {
             oidc_by_url.insert((account, p.url.clone()), provider.clone());
             oidc_providers.insert(p.arn.clone(), provider);
         }
+        let mut mfa_devices = HashMap::new();
+        for d in &data.mfa_devices {
+            let seed = master.open(&d.serial, &d.seed_sealed).map_err(|_| {
+                StoreError::Corrupt(format!(
+                    "seed of MFA device {} does not open with this master key",
+                    d.serial
+                ))
+            })?;
+            let device = MfaDevice {
+                serial: d.serial.clone(),
+                account: account(&d.account_id)?,
+                seed: Seed::from_bytes(seed),
+                assigned: d.user_id.clone().zip(d.enabled_at),
+                tags: tags
+                    .remove(&(OwnerTable::MfaDevice, d.serial.as_str()))
+                    .unwrap_or_default(),
+            };
+            mfa_devices.insert(d.serial.clone(), Arc::new(device));
+        }
         let mut keys = HashMap::new();
         for k in &data.access_keys {
             let owner = match &k.user_id {
@@ -630,7 +666,35 @@ impl Snapshot {
             managed,
             groups,
             groups_by_name,
+            mfa_devices,
         })
+    }
+
+    /// A virtual MFA device by serial number.
+    pub fn mfa_device(&self, serial: &str) -> Option<&Arc<MfaDevice>> {
+        self.mfa_devices.get(serial)
+    }
+
+    /// The MFA devices of an account, sorted by serial number.
+    pub fn mfa_devices_in(&self, account: AccountId) -> Vec<&Arc<MfaDevice>> {
+        let mut list: Vec<&Arc<MfaDevice>> = self
+            .mfa_devices
+            .values()
+            .filter(|d| d.account == account)
+            .collect();
+        list.sort_by(|a, b| a.serial.cmp(&b.serial));
+        list
+    }
+
+    /// The MFA devices enabled for a user, sorted by serial number.
+    pub fn mfa_devices_of(&self, user_id: &str) -> Vec<&Arc<MfaDevice>> {
+        let mut list: Vec<&Arc<MfaDevice>> = self
+            .mfa_devices
+            .values()
+            .filter(|d| d.assigned.as_ref().is_some_and(|(u, _)| u == user_id))
+            .collect();
+        list.sort_by(|a, b| a.serial.cmp(&b.serial));
+        list
     }
 
     /// A managed policy by ARN (customer or AWS managed).

@@ -3,11 +3,13 @@
 
 mod groups;
 mod managed;
+mod mfa;
 
 pub use groups::{GroupRequest, GroupResponse, GroupView};
 pub use managed::{
     EntityFilter, EntityRef, ManagedRequest, ManagedResponse, PolicyView, Scope, Usage, VersionView,
 };
+pub use mfa::{Assignment, MfaDeviceView, MfaRequest, MfaResponse, VirtualDeviceView};
 
 use crate::query::Params;
 use crate::sts::format_timestamp;
@@ -133,6 +135,15 @@ actions!(
     GetGroupPolicy,
     DeleteGroupPolicy,
     ListGroupPolicies,
+    CreateVirtualMFADevice,
+    EnableMFADevice,
+    DeactivateMFADevice,
+    DeleteVirtualMFADevice,
+    ListVirtualMFADevices,
+    ResyncMFADevice,
+    TagMFADevice,
+    UntagMFADevice,
+    ListMFADeviceTags,
 );
 
 /// The kinds of identity that carry tags and inline policies.
@@ -148,6 +159,8 @@ pub enum OwnerKind {
     Group,
     /// A managed policy (`PolicyArn`): named by its ARN.
     Policy,
+    /// A virtual MFA device (`SerialNumber`): named by its serial number.
+    MfaDevice,
 }
 
 /// The user or role a tag or inline-policy action applies to.
@@ -168,6 +181,7 @@ impl OwnerKind {
             Self::OidcProvider => "OpenIDConnectProviderArn",
             Self::Group => "GroupName",
             Self::Policy => "PolicyArn",
+            Self::MfaDevice => "SerialNumber",
         }
     }
 
@@ -178,6 +192,7 @@ impl OwnerKind {
             Self::OidcProvider => "openIDConnectProviderArn",
             Self::Group => "groupName",
             Self::Policy => "policyArn",
+            Self::MfaDevice => "serialNumber",
         }
     }
 
@@ -186,6 +201,7 @@ impl OwnerKind {
             Self::User | Self::Group => 128,
             Self::Role => 64,
             Self::OidcProvider | Self::Policy => 2048,
+            Self::MfaDevice => 256,
         }
     }
 }
@@ -429,13 +445,13 @@ pub enum Request {
     Managed(ManagedRequest),
     /// Groups and their members.
     Group(GroupRequest),
-    /// Listings of things this server does not have yet (instance profiles, MFA devices),
-    /// which are therefore always empty: clients such as Terraform read them on every refresh.
+    /// Virtual MFA devices.
+    Mfa(MfaRequest),
+    /// `ListInstanceProfilesForRole`: this server has no instance profiles, so the listing is
+    /// always empty; clients such as Terraform read it on every refresh.
     EmptyListing {
-        /// Which listing.
-        action: Action,
-        /// Whose; `None` for the caller (`ListMFADevices` without a user name).
-        owner: Option<Owner>,
+        /// Whose.
+        owner: Owner,
     },
 }
 
@@ -487,6 +503,7 @@ impl<'a> Reader<'_, 'a> {
                 self.required_name(kind.element(), kind.path(), kind.max_len())
             }
             OwnerKind::OidcProvider | OwnerKind::Policy => self.arn(kind.element(), kind.path()),
+            OwnerKind::MfaDevice => self.serial(),
         };
         Owner { kind, name }
     }
@@ -756,6 +773,9 @@ fn owner_kind(action: Action) -> OwnerKind {
         | Action::DeleteGroupPolicy
         | Action::ListGroupPolicies => OwnerKind::Group,
         Action::TagPolicy | Action::UntagPolicy | Action::ListPolicyTags => OwnerKind::Policy,
+        Action::TagMFADevice | Action::UntagMFADevice | Action::ListMFADeviceTags => {
+            OwnerKind::MfaDevice
+        }
         Action::TagOpenIDConnectProvider
         | Action::UntagOpenIDConnectProvider
         | Action::ListOpenIDConnectProviderTags => OwnerKind::OidcProvider,
@@ -795,21 +815,24 @@ pub fn decode(action: Action, params: &Params<'_>) -> Result<Request, ApiError> 
         Action::TagUser
         | Action::TagRole
         | Action::TagOpenIDConnectProvider
-        | Action::TagPolicy => Request::Tag {
+        | Action::TagPolicy
+        | Action::TagMFADevice => Request::Tag {
             owner: r.owner(owner_kind(action)),
             tags: r.tags(true),
         },
         Action::UntagUser
         | Action::UntagRole
         | Action::UntagOpenIDConnectProvider
-        | Action::UntagPolicy => Request::Untag {
+        | Action::UntagPolicy
+        | Action::UntagMFADevice => Request::Untag {
             owner: r.owner(owner_kind(action)),
             tag_keys: r.tag_keys(),
         },
         Action::ListUserTags
         | Action::ListRoleTags
         | Action::ListOpenIDConnectProviderTags
-        | Action::ListPolicyTags => Request::ListTags {
+        | Action::ListPolicyTags
+        | Action::ListMFADeviceTags => Request::ListTags {
             owner: r.owner(owner_kind(action)),
             page: r.page(),
         },
@@ -926,10 +949,7 @@ pub fn decode(action: Action, params: &Params<'_>) -> Result<Request, ApiError> 
         Action::ListInstanceProfilesForRole => {
             let owner = r.owner(OwnerKind::Role);
             r.page();
-            Request::EmptyListing {
-                action,
-                owner: Some(owner),
-            }
+            Request::EmptyListing { owner }
         }
         Action::CreatePolicy
         | Action::GetPolicy
@@ -999,14 +1019,13 @@ pub fn decode(action: Action, params: &Params<'_>) -> Result<Request, ApiError> 
             arn: r.arn("OpenIDConnectProviderArn", "openIDConnectProviderArn"),
             thumbprints: r.string_list("ThumbprintList", "thumbprintList", (40, 40), true),
         },
-        Action::ListMFADevices => {
-            let owner = r.optional_user().map(|name| Owner {
-                kind: OwnerKind::User,
-                name,
-            });
-            r.page();
-            Request::EmptyListing { action, owner }
-        }
+        Action::CreateVirtualMFADevice
+        | Action::EnableMFADevice
+        | Action::DeactivateMFADevice
+        | Action::DeleteVirtualMFADevice
+        | Action::ListMFADevices
+        | Action::ListVirtualMFADevices
+        | Action::ResyncMFADevice => Request::Mfa(mfa::decode(action, &mut r)),
     };
     r.v.finish()?;
     Ok(request)
@@ -1142,6 +1161,8 @@ pub enum Response {
     Managed(ManagedResponse),
     /// A group result.
     Group(GroupResponse),
+    /// An MFA-device result.
+    Mfa(MfaResponse),
 }
 
 /// Percent-encodes a policy document as IAM returns them: every byte but `A–Z a–z 0–9 - _ . ~`.
@@ -1261,6 +1282,7 @@ impl Response {
             Self::OidcProviders(_) => Action::ListOpenIDConnectProviders,
             Self::Managed(m) => m.action(),
             Self::Group(g) => g.action(),
+            Self::Mfa(m) => m.action(),
         }
     }
 
@@ -1332,17 +1354,14 @@ impl Response {
                 }
                 w.close("OpenIDConnectProviderList");
             }
-            Self::EmptyList(action) => {
-                let element = match action {
-                    Action::ListMFADevices => "MFADevices",
-                    _ => "InstanceProfiles",
-                };
-                w.open(element);
-                w.close(element);
+            Self::EmptyList(_) => {
+                w.open("InstanceProfiles");
+                w.close("InstanceProfiles");
                 write_more(w, &More::default());
             }
             Self::Managed(m) => m.write(w),
             Self::Group(g) => g.write(w),
+            Self::Mfa(m) => m.write(w),
         }
     }
 

@@ -8,6 +8,7 @@ mod attachments;
 mod groups;
 mod inline_policies;
 mod managed_policies;
+mod mfa_devices;
 pub(crate) mod oidc_providers;
 mod roles;
 mod tags;
@@ -17,7 +18,9 @@ use crate::authorize::{AuthzError, CallerRule, Requirement, check};
 use crate::crypto::CryptoError;
 use crate::principal::RequestEnv;
 use crate::principal::{Caller, Identity};
-use crate::snapshot::{Group, InlinePolicy, ManagedPolicy, OidcProvider, Role, Snapshot, User};
+use crate::snapshot::{
+    Group, InlinePolicy, ManagedPolicy, MfaDevice, OidcProvider, Role, Snapshot, User,
+};
 use crate::store::{OwnerTable, Store, StoreError, Write};
 use crate::{App, ServerError};
 use std::sync::Arc;
@@ -40,6 +43,21 @@ pub enum IamError {
     /// `NoSuchEntity`.
     #[error("The {0} policy with name {1} cannot be found.")]
     NoSuchInlinePolicy(&'static str, String),
+    /// `NoSuchEntity`.
+    #[error("VirtualMFADevice with serial number {0} doesn't exist.")]
+    NoSuchMfaDevice(String),
+    /// `NoSuchEntity`: deactivating a device that is not enabled for the user.
+    #[error("MFA Device with serial number {0} does not exist.")]
+    MfaNotEnabled(String),
+    /// `EntityAlreadyExists`.
+    #[error("MFADevice entity at the same path and name already exists.")]
+    MfaDeviceExists,
+    /// `EntityAlreadyExists`.
+    #[error("MFA Device is already in use.")]
+    MfaDeviceInUse,
+    /// `InvalidAuthenticationCode`.
+    #[error("Authentication code for device is not valid.")]
+    InvalidAuthenticationCode,
     /// `NoSuchEntity`.
     #[error("The group with name {0} cannot be found.")]
     NoSuchGroup(String),
@@ -135,6 +153,9 @@ pub enum IamError {
     /// `ServiceFailure`-class: the store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// `ServiceFailure`-class: the QR code of a new MFA device could not be drawn.
+    #[error(transparent)]
+    Qr(#[from] crate::mfa::QrError),
     /// `ServiceFailure`-class: a cipher failed.
     #[error(transparent)]
     Crypto(#[from] CryptoError),
@@ -223,7 +244,7 @@ fn owner_arn(snapshot: &Snapshot, caller: &Caller, owner: &Owner) -> String {
         OwnerKind::User => user_arn(snapshot, caller, "/", &owner.name),
         OwnerKind::Role => role_arn(snapshot, caller, "/", &owner.name),
         OwnerKind::Group => group_arn(snapshot, caller, "/", &owner.name),
-        OwnerKind::OidcProvider | OwnerKind::Policy => owner.name.clone(),
+        OwnerKind::OidcProvider | OwnerKind::Policy | OwnerKind::MfaDevice => owner.name.clone(),
     }
 }
 
@@ -296,12 +317,8 @@ pub fn plan(
         | Request::OidcClientId { arn, .. }
         | Request::UpdateOidcThumbprints { arn, .. } => arn.clone(),
         Request::ListOidcProviders => "*".to_owned(),
-        Request::EmptyListing {
-            owner: Some(owner), ..
-        } => owner_arn(snapshot, caller, owner),
-        Request::EmptyListing { owner: None, .. } => {
-            user_arn(snapshot, caller, "/", &target_name(caller, None)?)
-        }
+        Request::EmptyListing { owner } => owner_arn(snapshot, caller, owner),
+        Request::Mfa(m) => mfa_devices::resource(m, snapshot, caller)?,
         Request::Tag { owner, .. }
         | Request::Untag { owner, .. }
         | Request::ListTags { owner, .. }
@@ -329,6 +346,7 @@ pub(crate) enum Entity {
     Group(Arc<Group>),
     OidcProvider(Arc<OidcProvider>),
     Policy(Arc<ManagedPolicy>),
+    MfaDevice(Arc<MfaDevice>),
 }
 
 impl Entity {
@@ -339,6 +357,7 @@ impl Entity {
             Self::Group(g) => &g.unique_id,
             Self::OidcProvider(p) => &p.arn,
             Self::Policy(p) => &p.arn,
+            Self::MfaDevice(d) => &d.serial,
         }
     }
 
@@ -349,6 +368,7 @@ impl Entity {
             Self::Group(g) => &g.name,
             Self::OidcProvider(p) => &p.url,
             Self::Policy(p) => &p.name,
+            Self::MfaDevice(d) => &d.serial,
         }
     }
 
@@ -359,6 +379,7 @@ impl Entity {
             Self::Group(_) => &[],
             Self::OidcProvider(p) => &p.tags,
             Self::Policy(p) => &p.tags,
+            Self::MfaDevice(d) => &d.tags,
         }
     }
 
@@ -367,7 +388,7 @@ impl Entity {
             Self::User(u) => &u.inline,
             Self::Role(r) => &r.inline,
             Self::Group(g) => &g.inline,
-            Self::OidcProvider(_) | Self::Policy(_) => &[],
+            Self::OidcProvider(_) | Self::Policy(_) | Self::MfaDevice(_) => &[],
         }
     }
 
@@ -376,7 +397,7 @@ impl Entity {
             Self::User(u) => &u.attached,
             Self::Role(r) => &r.attached,
             Self::Group(g) => &g.attached,
-            Self::OidcProvider(_) | Self::Policy(_) => &[],
+            Self::OidcProvider(_) | Self::Policy(_) | Self::MfaDevice(_) => &[],
         }
     }
 
@@ -387,6 +408,7 @@ impl Entity {
             Self::Group(_) => OwnerTable::Group,
             Self::OidcProvider(_) => OwnerTable::OidcProvider,
             Self::Policy(_) => OwnerTable::Policy,
+            Self::MfaDevice(_) => OwnerTable::MfaDevice,
         }
     }
 
@@ -397,6 +419,7 @@ impl Entity {
             Self::Group(_) => "group",
             Self::OidcProvider(_) => "OpenIDConnect provider",
             Self::Policy(_) => "policy",
+            Self::MfaDevice(_) => "MFA device",
         }
     }
 
@@ -405,7 +428,7 @@ impl Entity {
         match self {
             Self::User(_) => 2048,
             Self::Group(_) => 5120,
-            Self::Role(_) | Self::OidcProvider(_) | Self::Policy(_) => 10_240,
+            Self::Role(_) | Self::OidcProvider(_) | Self::Policy(_) | Self::MfaDevice(_) => 10_240,
         }
     }
 }
@@ -448,6 +471,7 @@ impl<S: Store> Ctx<'_, S> {
             OwnerKind::Group => self.group(&owner.name).map(Entity::Group),
             OwnerKind::OidcProvider => self.oidc_provider(&owner.name).map(Entity::OidcProvider),
             OwnerKind::Policy => self.managed_policy(&owner.name).map(Entity::Policy),
+            OwnerKind::MfaDevice => self.mfa_device(&owner.name).map(Entity::MfaDevice),
         }
     }
 
@@ -554,18 +578,12 @@ pub async fn execute<S: Store>(
             role_name,
             description,
         } => roles::update_description(&ctx, role_name, description).await,
-        Request::EmptyListing { action, owner } => {
+        Request::EmptyListing { owner } => {
             // The listing is empty, but its owner must exist.
-            match owner {
-                Some(owner) => {
-                    ctx.entity(owner)?;
-                }
-                None => {
-                    ctx.user(&target_name(caller, None)?)?;
-                }
-            }
-            Ok(Response::EmptyList(*action))
+            ctx.entity(owner)?;
+            Ok(Response::EmptyList(ctx.action))
         }
+        Request::Mfa(m) => mfa_devices::execute(&ctx, m).await,
         Request::CreateOidcProvider {
             url,
             client_ids,

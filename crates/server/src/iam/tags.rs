@@ -48,6 +48,7 @@ fn quota(owner: &Owner) -> &'static str {
         OwnerKind::OidcProvider => "TagsPerOpenIdConnectProvider: 50",
         OwnerKind::Policy => "TagsPerPolicy: 50",
         OwnerKind::Group => "TagsPerGroup: 50",
+        OwnerKind::MfaDevice => "TagsPerMFADevice: 50",
     }
 }
 

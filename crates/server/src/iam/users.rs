@@ -110,6 +110,9 @@ pub(super) async fn delete<S: Store>(
     if !user.groups.is_empty() {
         return Err(IamError::DeleteConflict("remove users from group"));
     }
+    if !ctx.snapshot.mfa_devices_of(&user.unique_id).is_empty() {
+        return Err(IamError::DeleteConflict("delete MFA device"));
+    }
     ctx.write(&[Write::DeleteUser {
         unique_id: user.unique_id.clone(),
     }])

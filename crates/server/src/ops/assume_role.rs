@@ -2,7 +2,7 @@
 //! (§3.0.2–3), session policies (§3.0.4), session and transitive tags (§3.0.5), source identity
 //! (§3.0.7).
 
-use super::session::{NewSession, check_policies, check_tags, mint};
+use super::session::{NewSession, check_policies, check_tags, mint, verify_mfa};
 use super::{OpContext, OpError};
 use crate::authorize::denial_reason;
 use crate::principal::{Caller, Credential, role_session_arn, role_session_id};
@@ -82,10 +82,7 @@ pub(super) fn run(
     }
     let role =
         resolve_role(&req.role_arn, ctx).ok_or_else(|| denied("sts:AssumeRole", String::new()))?;
-    if req.mfa.is_some() {
-        // No MFA device can be registered yet, so no serial can belong to the caller.
-        return Err(OpError::MfaDeviceUnknown);
-    }
+    let mfa_now = verify_mfa(ctx, caller, req.mfa.as_ref())?;
     let claims = match &caller.credential {
         Credential::Session(c) => Some(c),
         Credential::LongTerm { .. } => None,
@@ -107,6 +104,11 @@ pub(super) fn run(
 
     // The request context of the trust evaluation (spec §3.0.10).
     let mut context = caller.context(ctx.env);
+    if mfa_now.is_some() {
+        // Codes checked by this very request authenticate it with MFA.
+        context.set("aws:MultiFactorAuthPresent", "true");
+        context.set("aws:MultiFactorAuthAge", "0");
+    }
     context.set("sts:RoleSessionName", req.role_session_name.as_str());
     if let Some(e) = &req.external_id {
         context.set("sts:ExternalId", e.as_str());
@@ -197,7 +199,7 @@ pub(super) fn run(
             },
             origin: Origin::AssumeRole,
             secs,
-            mfa_authenticated_at: claims.and_then(|c| c.mfa_authenticated_at),
+            mfa_authenticated_at: mfa_now.or(claims.and_then(|c| c.mfa_authenticated_at)),
             source_identity: source_identity.clone(),
             chained,
             parent_key: caller.root_key(),

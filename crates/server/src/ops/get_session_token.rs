@@ -1,7 +1,7 @@
 //! `GetSessionToken` (spec §3.10): temporary credentials for the calling user or root, with no
 //! policy evaluation.
 
-use super::session::{NewSession, long_term_duration, mint};
+use super::session::{NewSession, long_term_duration, mint, verify_mfa};
 use super::{OpContext, OpError};
 use crate::principal::{Caller, Identity};
 use crate::tokens::{Origin, PackedSession, SessionPrincipal};
@@ -12,11 +12,7 @@ pub(super) fn run(
     req: &GetSessionToken,
     ctx: &OpContext<'_>,
 ) -> Result<Response, OpError> {
-    if req.mfa.is_some() {
-        // No MFA device can be registered yet (they arrive with the IAM API), so no serial
-        // number can belong to the caller: refuse as AWS does for an unknown device.
-        return Err(OpError::MfaDeviceUnknown);
-    }
+    let mfa_authenticated_at = verify_mfa(ctx, caller, req.mfa.as_ref())?;
     let principal = match &caller.identity {
         Identity::User(u) => SessionPrincipal::User {
             unique_id: u.unique_id.clone(),
@@ -33,7 +29,7 @@ pub(super) fn run(
             principal,
             origin: Origin::GetSessionToken,
             secs: long_term_duration(&caller.identity, req.duration.map(|d| d.get())),
-            mfa_authenticated_at: None,
+            mfa_authenticated_at,
             source_identity: None,
             chained: false,
             parent_key: caller.root_key(),

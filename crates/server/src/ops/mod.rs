@@ -38,6 +38,9 @@ pub enum OpError {
         "MultiFactorAuthentication failed, unable to validate MFA code.  Please verify your MFA serial number is valid and associated with this user."
     )]
     MfaDeviceUnknown,
+    /// The MFA code is not the device's current one.
+    #[error("MultiFactorAuthentication failed with invalid MFA one time pass code.")]
+    MfaCodeInvalid,
     /// The access key id cannot belong to any account.
     #[error("The access key ID '{0}' is not a valid AWS access key ID.")]
     InvalidAccessKeyId(String),

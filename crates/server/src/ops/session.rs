@@ -3,11 +3,11 @@
 
 use super::{OpContext, OpError};
 use crate::crypto::{new_secret_access_key, random_bytes};
-use crate::principal::Identity;
+use crate::principal::{Caller, Identity};
 use crate::snapshot::Snapshot;
 use crate::tokens::{self, Federated, Origin, PackedSession, SessionClaims, SessionPrincipal};
 use tessera_policy::{Policy, PolicyKind};
-use tessera_proto::sts::Credentials;
+use tessera_proto::sts::{Credentials, Mfa};
 use tessera_proto::{AccessKeyId, AccountId, KeyKind};
 use time::Duration;
 
@@ -56,6 +56,37 @@ pub(super) fn check_policies(
         }
     }
     Ok(())
+}
+
+/// Verifies the MFA parameters of a request against the calling user's enabled devices, and
+/// returns the time of authentication when they were given. Only IAM users own devices here, so
+/// any other caller's serial is unknown.
+pub(super) fn verify_mfa(
+    ctx: &OpContext<'_>,
+    caller: &Caller,
+    mfa: Option<&Mfa>,
+) -> Result<Option<i64>, OpError> {
+    let Some(mfa) = mfa else {
+        return Ok(None);
+    };
+    let Identity::User(user) = &caller.identity else {
+        return Err(OpError::MfaDeviceUnknown);
+    };
+    let device = ctx
+        .snapshot
+        .mfa_device(&mfa.serial_number)
+        .filter(|d| {
+            d.assigned
+                .as_ref()
+                .is_some_and(|(owner, _)| *owner == user.unique_id)
+        })
+        .ok_or(OpError::MfaDeviceUnknown)?;
+    let now = ctx.now.unix_timestamp();
+    device
+        .seed
+        .verify(&mfa.token_code, now)
+        .ok_or(OpError::MfaCodeInvalid)?;
+    Ok(Some(now))
 }
 
 /// Checks session tags: no `aws:` keys, no two keys equal but for case, and every transitive

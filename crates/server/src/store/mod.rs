@@ -59,6 +59,8 @@ pub enum OwnerTable {
     Group,
     /// A managed policy's (tags only; its owner id is its ARN).
     Policy,
+    /// A virtual MFA device's (tags only; its owner id is its serial number).
+    MfaDevice,
 }
 
 impl OwnerTable {
@@ -70,6 +72,7 @@ impl OwnerTable {
             Self::Group => "group",
             Self::OidcProvider => "oidc-provider",
             Self::Policy => "policy",
+            Self::MfaDevice => "mfa-device",
         }
     }
 }
@@ -108,6 +111,27 @@ pub struct PolicyVersionRow {
     pub version: u32,
     /// The JSON document, validated before it was stored.
     pub document: String,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// A virtual MFA device row. The seed is sealed under the master key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MfaDeviceRow {
+    /// `arn:<partition>:iam::<account>:mfa<path><name>`.
+    pub serial: String,
+    /// Owning account.
+    pub account_id: String,
+    /// Name.
+    pub name: String,
+    /// Path.
+    pub path: String,
+    /// The TOTP seed, sealed with the serial number as label.
+    pub seed_sealed: Vec<u8>,
+    /// The user it is enabled for.
+    pub user_id: Option<String>,
+    /// Unix seconds when it was enabled.
+    pub enabled_at: Option<i64>,
     /// Unix seconds.
     pub created_at: i64,
 }
@@ -311,6 +335,20 @@ pub enum Write {
         /// The boundary policy's ARN, or `None` to remove it.
         arn: Option<String>,
     },
+    /// Create a virtual MFA device.
+    InsertMfaDevice(MfaDeviceRow),
+    /// Enable a device for a user, or (with `None`) deactivate it.
+    AssignMfaDevice {
+        /// Which device.
+        serial: String,
+        /// The user's unique id and the time it was enabled.
+        assignment: Option<(String, i64)>,
+    },
+    /// Delete a virtual MFA device (its tags go with it).
+    DeleteMfaDevice {
+        /// Which device.
+        serial: String,
+    },
     /// Create an access key.
     InsertAccessKey(AccessKeyRow),
     /// Activate or deactivate an access key.
@@ -404,6 +442,8 @@ pub struct StoreData {
     pub memberships: Vec<(String, String)>,
     /// Managed policies attached to users, groups and roles.
     pub attachments: Vec<AttachmentRow>,
+    /// Virtual MFA devices.
+    pub mfa_devices: Vec<MfaDeviceRow>,
     /// Inline policies of users, groups and roles.
     pub policies: Vec<OwnedRow>,
     /// Tags of users and roles, in insertion order.

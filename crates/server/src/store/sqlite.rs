@@ -2,7 +2,7 @@
 //! when its call returns.
 
 use super::{
-    AccessKeyRow, AccountRow, AttachmentRow, Bootstrap, GroupRow, ManagedPolicyRow,
+    AccessKeyRow, AccountRow, AttachmentRow, Bootstrap, GroupRow, ManagedPolicyRow, MfaDeviceRow,
     OidcProviderRow, OwnedRow, OwnerTable, PolicyVersionRow, RoleRow, Store, StoreData, StoreError,
     UserRow, Write,
 };
@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_3_roles.sql"),
     include_str!("schema_4_oidc.sql"),
     include_str!("schema_5_managed.sql"),
+    include_str!("schema_6_mfa.sql"),
 ];
 
 /// Lists are stored as JSON arrays: they are read and written whole.
@@ -137,6 +138,7 @@ async fn apply_one(
                 OwnerTable::Role => ("DELETE FROM role_tags WHERE role_id = ?", "INSERT INTO role_tags (role_id, key, key_folded, value) VALUES (?, ?, ?, ?)"),
                 OwnerTable::OidcProvider => ("DELETE FROM oidc_provider_tags WHERE provider_arn = ?", "INSERT INTO oidc_provider_tags (provider_arn, key, key_folded, value) VALUES (?, ?, ?, ?)"),
                 OwnerTable::Policy => ("DELETE FROM policy_tags WHERE policy_arn = ?", "INSERT INTO policy_tags (policy_arn, key, key_folded, value) VALUES (?, ?, ?, ?)"),
+                OwnerTable::MfaDevice => ("DELETE FROM mfa_device_tags WHERE serial = ?", "INSERT INTO mfa_device_tags (serial, key, key_folded, value) VALUES (?, ?, ?, ?)"),
                 OwnerTable::Group => return Err(corrupt("groups have no tags")),
             };
             sqlx::query(delete).bind(owner_id).execute(&mut **tx).await.map_err(conflict_or)?;
@@ -157,7 +159,7 @@ async fn apply_one(
                 OwnerTable::User => "INSERT INTO user_policies (user_id, name, document) VALUES (?, ?, ?) ON CONFLICT (user_id, name) DO UPDATE SET document = excluded.document",
                 OwnerTable::Role => "INSERT INTO role_policies (role_id, name, document) VALUES (?, ?, ?) ON CONFLICT (role_id, name) DO UPDATE SET document = excluded.document",
                 OwnerTable::Group => "INSERT INTO group_policies (group_id, name, document) VALUES (?, ?, ?) ON CONFLICT (group_id, name) DO UPDATE SET document = excluded.document",
-                OwnerTable::OidcProvider | OwnerTable::Policy => return Err(corrupt("only users, groups and roles have inline policies")),
+                OwnerTable::OidcProvider | OwnerTable::Policy | OwnerTable::MfaDevice => return Err(corrupt("only users, groups and roles have inline policies")),
             };
             sqlx::query(sql).bind(owner_id).bind(name).bind(document).execute(&mut **tx).await
         }
@@ -166,7 +168,7 @@ async fn apply_one(
                 OwnerTable::User => "DELETE FROM user_policies WHERE user_id = ? AND name = ?",
                 OwnerTable::Role => "DELETE FROM role_policies WHERE role_id = ? AND name = ?",
                 OwnerTable::Group => "DELETE FROM group_policies WHERE group_id = ? AND name = ?",
-                OwnerTable::OidcProvider | OwnerTable::Policy => return Err(corrupt("only users, groups and roles have inline policies")),
+                OwnerTable::OidcProvider | OwnerTable::Policy | OwnerTable::MfaDevice => return Err(corrupt("only users, groups and roles have inline policies")),
             };
             sqlx::query(sql).bind(owner_id).bind(name).execute(&mut **tx).await
         }
@@ -293,11 +295,36 @@ async fn apply_one(
             let sql = match table {
                 OwnerTable::User => "UPDATE users SET boundary = ? WHERE unique_id = ?",
                 OwnerTable::Role => "UPDATE roles SET boundary = ? WHERE unique_id = ?",
-                OwnerTable::Group | OwnerTable::OidcProvider | OwnerTable::Policy => {
+                OwnerTable::Group | OwnerTable::OidcProvider | OwnerTable::Policy | OwnerTable::MfaDevice => {
                     return Err(corrupt("only users and roles have permissions boundaries"));
                 }
             };
             sqlx::query(sql).bind(arn).bind(owner_id).execute(&mut **tx).await
+        }
+        Write::InsertMfaDevice(d) => {
+            sqlx::query("INSERT INTO mfa_devices (serial, account_id, name, path, seed_sealed, user_id, enabled_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+                .bind(&d.serial)
+                .bind(&d.account_id)
+                .bind(&d.name)
+                .bind(&d.path)
+                .bind(&d.seed_sealed)
+                .bind(&d.user_id)
+                .bind(d.enabled_at)
+                .bind(d.created_at)
+                .execute(&mut **tx)
+                .await
+        }
+        Write::AssignMfaDevice { serial, assignment } => {
+            let (user_id, enabled_at) = assignment.clone().unzip();
+            sqlx::query("UPDATE mfa_devices SET user_id = ?, enabled_at = ? WHERE serial = ?")
+                .bind(user_id)
+                .bind(enabled_at)
+                .bind(serial)
+                .execute(&mut **tx)
+                .await
+        }
+        Write::DeleteMfaDevice { serial } => {
+            sqlx::query("DELETE FROM mfa_devices WHERE serial = ?").bind(serial).execute(&mut **tx).await
         }
         Write::InsertAccessKey(k) => {
             sqlx::query("INSERT INTO access_keys (id, account_id, user_id, secret_sealed, active, created_at) VALUES (?, ?, ?, ?, ?, ?)")
@@ -544,6 +571,23 @@ impl Store for SqliteStore {
             })
         })
         .collect::<Result<_, StoreError>>()?;
+        let mfa_devices = sqlx::query("SELECT serial, account_id, name, path, seed_sealed, user_id, enabled_at, created_at FROM mfa_devices")
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(MfaDeviceRow {
+                    serial: r.try_get(0)?,
+                    account_id: r.try_get(1)?,
+                    name: r.try_get(2)?,
+                    path: r.try_get(3)?,
+                    seed_sealed: r.try_get(4)?,
+                    user_id: r.try_get(5)?,
+                    enabled_at: r.try_get(6)?,
+                    created_at: r.try_get(7)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()?;
         let mut policies = Vec::new();
         let mut tags = Vec::new();
         for (table, sql) in [
@@ -554,6 +598,10 @@ impl Store for SqliteStore {
             (
                 OwnerTable::Policy,
                 "SELECT policy_arn, key, value FROM policy_tags ORDER BY rowid",
+            ),
+            (
+                OwnerTable::MfaDevice,
+                "SELECT serial, key, value FROM mfa_device_tags ORDER BY rowid",
             ),
         ] {
             for r in sqlx::query(sql).fetch_all(&mut *tx).await? {
@@ -607,6 +655,7 @@ impl Store for SqliteStore {
             groups,
             memberships,
             attachments,
+            mfa_devices,
             policies,
             tags,
         })
