@@ -1,7 +1,8 @@
-"""IAM listings of things Tessera does not hold yet (groups, managed-policy attachments, MFA
-devices, instance profiles): they answer an empty list for an existing entity, NoSuchEntity
-otherwise, and are authorized like every IAM call. Clients such as Terraform read them on every
-refresh and destroy. Also UpdateRoleDescription, which returns the updated role."""
+"""IAM listings that Terraform reads on every refresh and destroy (groups, managed-policy
+attachments, MFA devices, instance profiles): for a new entity they answer an empty list,
+NoSuchEntity for an unknown one, and they are authorized like every IAM call (their non-empty
+forms are tested in test_iam_managed_policies.py and test_mfa.py; instance profiles do not exist
+here). Also UpdateRoleDescription, which returns the updated role."""
 
 from __future__ import annotations
 
