@@ -1160,3 +1160,63 @@ def test_aws_cli_error_output(server, tmp_path):
     assert proc.stdout == ""
     assert ("An error occurred (NoSuchEntity) when calling the GetUser operation: "
             f"The user with name {name} cannot be found.") in proc.stderr, proc.stderr
+
+
+# ---------------------------------------------------------------------------
+# UpdateUser
+# ---------------------------------------------------------------------------
+
+
+def test_update_user_renames_and_moves_keeping_the_id_and_keys(server, admin_iam, make_user,
+                                                               account):
+    user = make_user("renamed", key=True)
+    new_name = unique("renamed-to")
+    admin_iam.update_user(UserName=user.name, NewUserName=new_name, NewPath="/moved/")
+    got = admin_iam.get_user(UserName=new_name)["User"]
+    assert got["UserId"] == user.user_id
+    assert got["Arn"] == f"arn:aws:iam::{account}:user/moved/{new_name}"
+    assert got["Path"] == "/moved/"
+    expect_client_error(lambda: admin_iam.get_user(UserName=user.name),
+                        code="NoSuchEntity", status=404)
+    # The access key follows the user.
+    assert user.sts(server).get_caller_identity()["Arn"] == got["Arn"]
+
+
+def test_update_user_path_only(admin_iam, make_user):
+    user = make_user("mover")
+    admin_iam.update_user(UserName=user.name, NewPath="/team/")
+    got = admin_iam.get_user(UserName=user.name)["User"]
+    assert (got["UserName"], got["Path"]) == (user.name, "/team/")
+
+
+def test_update_user_to_a_taken_name(admin_iam, make_user):
+    first, second = make_user("taken-a"), make_user("taken-b")
+    expect_client_error(
+        lambda: admin_iam.update_user(UserName=first.name, NewUserName=second.name.upper()),
+        code="EntityAlreadyExists", status=409,
+        message=f"User with name {second.name.upper()} already exists.")
+    # Changing only the case of one's own name is allowed.
+    admin_iam.update_user(UserName=first.name, NewUserName=first.name.upper())
+    assert admin_iam.get_user(UserName=first.name)["User"]["UserName"] == first.name.upper()
+
+
+def test_update_user_errors(admin_iam, admin_iam_unvalidated, make_user):
+    expect_client_error(lambda: admin_iam.update_user(UserName=unique("nobody"), NewPath="/x/"),
+                        code="NoSuchEntity", status=404)
+    user = make_user("bad-rename")
+    expect_client_error(
+        lambda: admin_iam_unvalidated.update_user(UserName=user.name, NewUserName="a b"),
+        code="ValidationError", status=400, contains="newUserName")
+    expect_client_error(
+        lambda: admin_iam_unvalidated.update_user(UserName=user.name, NewPath="nope"),
+        code="ValidationError", status=400, contains="newPath")
+
+
+def test_update_user_is_authorized(server, make_user, account):
+    actor = make_user("updater", key=True)
+    target = make_user("update-target")
+    expect_client_error(
+        lambda: actor.iam(server).update_user(UserName=target.name, NewPath="/x/"),
+        code="AccessDenied", status=403,
+        message=not_authorized(actor.arn, "iam:UpdateUser",
+                               f"arn:aws:iam::{account}:user/{target.name}"))

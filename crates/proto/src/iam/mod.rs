@@ -58,6 +58,7 @@ macro_rules! actions {
 actions!(
     CreateUser,
     GetUser,
+    UpdateUser,
     DeleteUser,
     ListUsers,
     TagUser,
@@ -256,6 +257,15 @@ pub enum Request {
     GetUser {
         /// Whose.
         user_name: Option<String>,
+    },
+    /// `UpdateUser`: rename and/or move.
+    UpdateUser {
+        /// Whose.
+        user_name: String,
+        /// New path, if given.
+        new_path: Option<String>,
+        /// New name, if given.
+        new_user_name: Option<String>,
     },
     /// `DeleteUser`.
     DeleteUser {
@@ -808,6 +818,19 @@ pub fn decode(action: Action, params: &Params<'_>) -> Result<Request, ApiError> 
         Action::DeleteUser => Request::DeleteUser {
             user_name: r.user(),
         },
+        Action::UpdateUser => {
+            let user_name = r.user();
+            let new_path = params
+                .get("NewPath")
+                .is_some()
+                .then(|| r.path("NewPath", "newPath"));
+            let new_user_name = r.name("NewUserName", "newUserName", 64, false);
+            Request::UpdateUser {
+                user_name,
+                new_path,
+                new_user_name,
+            }
+        }
         Action::ListUsers => Request::ListUsers {
             path_prefix: r.path_prefix(),
             page: r.page(),

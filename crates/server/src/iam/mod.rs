@@ -300,7 +300,9 @@ pub fn plan(
             "/",
             &target_name(caller, user_name.as_ref())?,
         ),
-        Request::DeleteUser { user_name } => user_arn(snapshot, caller, "/", user_name),
+        Request::DeleteUser { user_name } | Request::UpdateUser { user_name, .. } => {
+            user_arn(snapshot, caller, "/", user_name)
+        }
         Request::GetRole { role_name }
         | Request::DeleteRole { role_name }
         | Request::UpdateRole { role_name, .. }
@@ -560,6 +562,11 @@ pub async fn execute<S: Store>(
         Request::CreateUser { .. } => users::create(&ctx, &authorized.request).await,
         Request::GetUser { user_name } => users::get(&ctx, user_name.as_ref()),
         Request::DeleteUser { user_name } => users::delete(&ctx, user_name).await,
+        Request::UpdateUser {
+            user_name,
+            new_path,
+            new_user_name,
+        } => users::update(&ctx, user_name, new_path.as_ref(), new_user_name.as_ref()).await,
         Request::ListUsers { path_prefix, page } => users::list(&ctx, path_prefix, page),
         Request::CreateRole { .. } => roles::create(&ctx, &authorized.request).await,
         Request::GetRole { role_name } => roles::get(&ctx, role_name),

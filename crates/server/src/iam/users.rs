@@ -120,6 +120,35 @@ pub(super) async fn delete<S: Store>(
     Ok(Response::Empty(Action::DeleteUser))
 }
 
+/// `UpdateUser`: the id stays, so keys, groups, attachments and devices follow the user.
+pub(super) async fn update<S: Store>(
+    ctx: &Ctx<'_, S>,
+    user_name: &str,
+    new_path: Option<&String>,
+    new_name: Option<&String>,
+) -> Result<Response, IamError> {
+    let user = ctx.user(user_name)?;
+    let name = new_name.cloned().unwrap_or_else(|| user.name.clone());
+    if ctx
+        .snapshot
+        .user_named(ctx.caller.account(), &name)
+        .is_some_and(|other| other.unique_id != user.unique_id)
+    {
+        return Err(IamError::UserExists(name));
+    }
+    let written = ctx
+        .write(&[Write::UpdateUser {
+            unique_id: user.unique_id.clone(),
+            name: name.clone(),
+            path: new_path.cloned().unwrap_or_else(|| user.path.clone()),
+        }])
+        .await;
+    match written {
+        Err(IamError::Store(StoreError::Conflict)) => Err(IamError::UserExists(name)),
+        other => other.map(|()| Response::Empty(Action::UpdateUser)),
+    }
+}
+
 pub(super) fn list<S: Store>(
     ctx: &Ctx<'_, S>,
     path_prefix: &str,

@@ -197,6 +197,15 @@ pub struct OwnedRow {
 pub enum Write {
     /// Create a user.
     InsertUser(UserRow),
+    /// Rename or move a user.
+    UpdateUser {
+        /// Unique id.
+        unique_id: String,
+        /// New name.
+        name: String,
+        /// New path.
+        path: String,
+    },
     /// Delete a user (its tags go with it).
     DeleteUser {
         /// Unique id.

@@ -102,6 +102,15 @@ async fn apply_one(
                 .execute(&mut **tx)
                 .await
         }
+        Write::UpdateUser { unique_id, name, path } => {
+            sqlx::query("UPDATE users SET name = ?, name_folded = ?, path = ? WHERE unique_id = ?")
+                .bind(name)
+                .bind(name.to_lowercase())
+                .bind(path)
+                .bind(unique_id)
+                .execute(&mut **tx)
+                .await
+        }
         Write::DeleteUser { unique_id } => {
             sqlx::query("DELETE FROM users WHERE unique_id = ?").bind(unique_id).execute(&mut **tx).await
         }
