@@ -854,8 +854,9 @@ def test_mfa_present_condition(server, account, mfa_user):
         message=not_authorized(user.arn, "iam:ListUsers", users_resource(account)))
     expect_client_error(lambda: iam_for(server, plain_session(server, user)).list_users(),
                         code="AccessDenied", status=403)
-    names = {u["UserName"] for u in
-             iam_for(server, mfa_session(server, user, device)).list_users()["Users"]}
+    # The shared server holds more users than one page: walk every page.
+    pages = iam_for(server, mfa_session(server, user, device)).get_paginator("list_users")
+    names = {u["UserName"] for page in pages.paginate() for u in page["Users"]}
     assert user.name in names
 
 
@@ -956,7 +957,8 @@ def test_assume_role_with_mfa(server, account, mfa_user, make_role):
     resp = assume(server, user.creds, role["Arn"], SerialNumber=device.serial,
                   TokenCode=device.code())
     session = creds_of(resp)
-    names = {r["RoleName"] for r in iam_for(server, session).list_roles()["Roles"]}
+    pages = iam_for(server, session).get_paginator("list_roles")
+    names = {r["RoleName"] for page in pages.paginate() for r in page["Roles"]}
     assert role["RoleName"] in names
 
 
