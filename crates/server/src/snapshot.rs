@@ -45,10 +45,7 @@ impl User {
     /// Every identity policy of the user, parsed: its inline and attached policies and those of
     /// its groups (IAM-ADMIN-SUBSET.md §3.6).
     pub fn policies(&self) -> impl Iterator<Item = &Policy> {
-        self.inline
-            .iter()
-            .map(|p| &p.policy)
-            .chain(self.attached.iter().filter_map(|m| m.in_force()))
+        inline_and_attached(&self.inline, &self.attached)
             .chain(self.groups.iter().flat_map(|g| g.policies()))
     }
 
@@ -56,6 +53,17 @@ impl User {
     pub fn boundary_policy(&self) -> Option<&Policy> {
         self.boundary.as_ref().and_then(|b| b.in_force())
     }
+}
+
+/// An owner's inline policies and the policies in force of its attached managed ones.
+fn inline_and_attached<'a>(
+    inline: &'a [InlinePolicy],
+    attached: &'a [Arc<ManagedPolicy>],
+) -> impl Iterator<Item = &'a Policy> {
+    inline
+        .iter()
+        .map(|p| &p.policy)
+        .chain(attached.iter().filter_map(|m| m.in_force()))
 }
 
 /// A version of a managed policy.
@@ -142,10 +150,7 @@ pub struct Group {
 impl Group {
     /// The group's inline and attached policies, parsed.
     pub fn policies(&self) -> impl Iterator<Item = &Policy> {
-        self.inline
-            .iter()
-            .map(|p| &p.policy)
-            .chain(self.attached.iter().filter_map(|m| m.in_force()))
+        inline_and_attached(&self.inline, &self.attached)
     }
 }
 
@@ -185,10 +190,7 @@ pub struct Role {
 impl Role {
     /// Every identity policy of the role, parsed: inline and attached.
     pub fn policies(&self) -> impl Iterator<Item = &Policy> {
-        self.inline
-            .iter()
-            .map(|p| &p.policy)
-            .chain(self.attached.iter().filter_map(|m| m.in_force()))
+        inline_and_attached(&self.inline, &self.attached)
     }
 
     /// The permissions boundary's policy, as it is now.

@@ -168,18 +168,31 @@ pub struct VirtualDeviceView {
     pub assigned: Option<(UserView, OffsetDateTime)>,
 }
 
+/// A device just created, with its seed: the only time the seed leaves the server. `Debug`
+/// shows the serial number only, so logging a response cannot leak the seed.
+#[derive(Clone)]
+pub struct NewDevice {
+    /// Serial number (ARN).
+    pub serial: String,
+    /// The seed in Base32, as authenticator apps take it.
+    pub seed_base32: String,
+    /// A PNG of the `otpauth://` QR code (which holds the seed too).
+    pub qr_png: Vec<u8>,
+}
+
+impl std::fmt::Debug for NewDevice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewDevice")
+            .field("serial", &self.serial)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The result of an MFA-device action.
 #[derive(Clone, Debug)]
 pub enum MfaResponse {
-    /// `CreateVirtualMFADevice`: the only time the seed is shown.
-    Created {
-        /// Serial number (ARN).
-        serial: String,
-        /// The seed in Base32, as authenticator apps take it.
-        seed_base32: String,
-        /// A PNG of the `otpauth://` QR code.
-        qr_png: Vec<u8>,
-    },
+    /// `CreateVirtualMFADevice`.
+    Created(NewDevice),
     /// `ListMFADevices`.
     Devices(Vec<MfaDeviceView>, More),
     /// `ListVirtualMFADevices`.
@@ -189,7 +202,7 @@ pub enum MfaResponse {
 impl MfaResponse {
     pub(super) fn action(&self) -> Action {
         match self {
-            Self::Created { .. } => Action::CreateVirtualMFADevice,
+            Self::Created(_) => Action::CreateVirtualMFADevice,
             Self::Devices(..) => Action::ListMFADevices,
             Self::Virtual(..) => Action::ListVirtualMFADevices,
         }
@@ -198,16 +211,15 @@ impl MfaResponse {
     pub(super) fn write(&self, w: &mut XmlWriter) {
         let b64 = base64::engine::general_purpose::STANDARD;
         match self {
-            Self::Created {
-                serial,
-                seed_base32,
-                qr_png,
-            } => {
+            Self::Created(device) => {
                 w.open("VirtualMFADevice");
-                w.text_element("SerialNumber", serial);
+                w.text_element("SerialNumber", &device.serial);
                 // Blobs travel base64-encoded; the seed blob holds the Base32 text.
-                w.text_element("Base32StringSeed", &b64.encode(seed_base32.as_bytes()));
-                w.text_element("QRCodePNG", &b64.encode(qr_png));
+                w.text_element(
+                    "Base32StringSeed",
+                    &b64.encode(device.seed_base32.as_bytes()),
+                );
+                w.text_element("QRCodePNG", &b64.encode(&device.qr_png));
                 w.close("VirtualMFADevice");
             }
             Self::Devices(devices, more) => {
@@ -280,15 +292,23 @@ mod tests {
 
     #[test]
     fn the_seed_blob_is_base64_of_the_base32_text() {
-        let xml = MfaResponse::Created {
+        let response = super::super::Response::Mfa(MfaResponse::Created(NewDevice {
             serial: "arn:aws:iam::1:mfa/d".into(),
-            seed_base32: "ABC".into(),
+            seed_base32: "SEEDSEED".into(),
             qr_png: vec![1, 2],
-        };
-        let xml = super::super::Response::Mfa(xml).to_xml("r");
+        }));
+        let xml = response.to_xml("r");
         assert!(
-            xml.contains("<Base32StringSeed>QUJD</Base32StringSeed><QRCodePNG>AQI=</QRCodePNG>"),
+            xml.contains(
+                "<Base32StringSeed>U0VFRFNFRUQ=</Base32StringSeed><QRCodePNG>AQI=</QRCodePNG>"
+            ),
             "{xml}"
+        );
+        let debug = format!("{response:?}");
+        assert!(debug.contains("arn:aws:iam::1:mfa/d"), "{debug}");
+        assert!(
+            !debug.contains("SEEDSEED") && !debug.contains("[1, 2]"),
+            "{debug}"
         );
     }
 }

@@ -9,7 +9,7 @@ pub use groups::{GroupRequest, GroupResponse, GroupView};
 pub use managed::{
     EntityFilter, EntityRef, ManagedRequest, ManagedResponse, PolicyView, Scope, Usage, VersionView,
 };
-pub use mfa::{Assignment, MfaDeviceView, MfaRequest, MfaResponse, VirtualDeviceView};
+pub use mfa::{Assignment, MfaDeviceView, MfaRequest, MfaResponse, NewDevice, VirtualDeviceView};
 
 use crate::query::Params;
 use crate::sts::format_timestamp;

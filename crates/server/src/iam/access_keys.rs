@@ -7,7 +7,6 @@ use crate::store::{AccessKeyRow, Store, Write};
 use std::sync::Arc;
 use tessera_proto::iam::{AccessKeyView, Action, Page, Response};
 use tessera_proto::{AccessKeyId, KeyKind};
-use time::OffsetDateTime;
 
 /// AWS's quota of access keys per user.
 const KEYS_PER_USER: usize = 2;
@@ -18,8 +17,7 @@ fn view<S: Store>(ctx: &Ctx<'_, S>, user: &User, id: &str) -> Option<AccessKeyVi
         user_name: user.name.clone(),
         id: id.to_owned(),
         active: key.active,
-        created: OffsetDateTime::from_unix_timestamp(key.created_at)
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+        created: super::time(key.created_at),
     })
 }
 

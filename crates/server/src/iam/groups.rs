@@ -5,11 +5,10 @@
 use super::{Caller, Ctx, IamError, Snapshot, group_arn, paginate, user_arn, users};
 use crate::crypto::random_bytes;
 use crate::snapshot::Group;
-use crate::store::{GroupRow, Store, StoreError, Write};
+use crate::store::{GroupRow, OwnerTable, Store, StoreError, Write};
 use std::sync::Arc;
 use tessera_proto::iam::{Action, GroupRequest, GroupResponse, GroupView, Response};
 use tessera_proto::{UniqueId, UniqueIdKind};
-use time::OffsetDateTime;
 
 /// AWS's default quota of groups per account.
 const MAX_GROUPS: usize = 300;
@@ -22,8 +21,7 @@ fn view(g: &Group) -> GroupView {
         name: g.name.clone(),
         id: g.unique_id.clone(),
         arn: g.arn.to_string(),
-        created: OffsetDateTime::from_unix_timestamp(g.created_at)
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+        created: super::time(g.created_at),
     }
 }
 
@@ -82,7 +80,8 @@ pub(super) async fn execute<S: Store>(
                 return Err(IamError::GroupExists(target));
             }
             let written = ctx
-                .write(&[Write::UpdateGroup {
+                .write(&[Write::Rename {
+                    table: OwnerTable::Group,
                     unique_id: group.unique_id.clone(),
                     name: target.clone(),
                     path: new_path.clone().unwrap_or_else(|| group.path.clone()),

@@ -4,7 +4,7 @@
 //! because they all read the policy's default version from the current snapshot.
 
 use super::tags::{initial_tags, tags_of};
-use super::{Caller, Ctx, IamError, Snapshot, attachments, owner_arn, paginate};
+use super::{Caller, Ctx, IamError, Snapshot, attachments, owner_arn, paginate, time};
 use crate::crypto::random_bytes;
 use crate::snapshot::ManagedPolicy;
 use crate::store::{ManagedPolicyRow, OwnerTable, PolicyVersionRow, Store, StoreError, Write};
@@ -15,7 +15,6 @@ use tessera_proto::iam::{
     VersionView,
 };
 use tessera_proto::{Arn, UniqueId, UniqueIdKind};
-use time::OffsetDateTime;
 
 /// AWS's quota for one version's document, in non-whitespace characters.
 const POLICY_SIZE_LIMIT: usize = 6144;
@@ -23,10 +22,6 @@ const POLICY_SIZE_LIMIT: usize = 6144;
 const MAX_VERSIONS: usize = 5;
 /// AWS's default quota of customer managed policies per account.
 const MAX_POLICIES: usize = 1500;
-
-fn time(secs: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp(secs).unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
 
 impl<S: Store> Ctx<'_, S> {
     /// A managed policy the caller's account may use: its own, or an AWS managed one.

@@ -3,24 +3,20 @@
 //! An enabled device's codes are what `GetSessionToken` and `AssumeRole` check.
 
 use super::tags::initial_tags;
-use super::{Caller, Ctx, IamError, Snapshot, paginate, target_name, user_arn, users};
+use super::{Caller, Ctx, IamError, Snapshot, paginate, target_name, time, user_arn, users};
 use crate::mfa::{Seed, qr_png};
 use crate::snapshot::MfaDevice;
 use crate::store::{MfaDeviceRow, OwnerTable, Store, StoreError, Write};
 use std::sync::Arc;
 use tessera_proto::iam::{
-    Action, Assignment, MfaDeviceView, MfaRequest, MfaResponse, Response, Tag, VirtualDeviceView,
+    Action, Assignment, MfaDeviceView, MfaRequest, MfaResponse, NewDevice, Response, Tag,
+    VirtualDeviceView,
 };
-use time::OffsetDateTime;
 
 /// AWS's quota of MFA devices per user.
 const MAX_DEVICES_PER_USER: usize = 8;
 /// The issuer authenticator apps show next to the code.
 const ISSUER: &str = "Tessera";
-
-fn time(secs: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp(secs).unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
 
 impl<S: Store> Ctx<'_, S> {
     /// A device of the caller's account.
@@ -104,13 +100,12 @@ pub(super) async fn execute<S: Store>(
             MfaResponse::Devices(
                 devices
                     .iter()
-                    .filter_map(|d| d.assigned.as_ref())
-                    .map(|(_, enabled)| *enabled)
-                    .zip(devices.iter())
-                    .map(|(enabled, d)| MfaDeviceView {
-                        user_name: user.name.clone(),
-                        serial: d.serial.clone(),
-                        enabled: time(enabled),
+                    .filter_map(|d| {
+                        d.assigned.as_ref().map(|(_, enabled)| MfaDeviceView {
+                            user_name: user.name.clone(),
+                            serial: d.serial.clone(),
+                            enabled: time(*enabled),
+                        })
                     })
                     .collect(),
                 more,
@@ -187,11 +182,11 @@ async fn create<S: Store>(
         Err(IamError::Store(StoreError::Conflict)) => return Err(IamError::MfaDeviceExists),
         other => other?,
     }
-    Ok(MfaResponse::Created {
+    Ok(MfaResponse::Created(NewDevice {
         serial,
         seed_base32: seed.base32().to_string(),
         qr_png: qr,
-    })
+    }))
 }
 
 /// `EnableMFADevice` and `ResyncMFADevice`: both prove possession with two consecutive codes.

@@ -526,6 +526,12 @@ fn decode_marker(marker: &str) -> Option<String> {
     String::from_utf8(bytes).ok()
 }
 
+/// A stored Unix time as the API shows it (the epoch for a value out of range, which the store
+/// never holds).
+pub(crate) fn time(secs: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(secs).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
 /// Checks tags as IAM does: no duplicate keys (case-insensitively), no `aws:` prefix.
 pub(crate) fn check_tags(tags: &[Tag]) -> Result<(), IamError> {
     for (i, t) in tags.iter().enumerate() {

@@ -7,7 +7,6 @@ use crate::snapshot::{OidcProvider, Snapshot};
 use crate::store::{OidcProviderRow, OwnerTable, Store, StoreError, Write};
 use tessera_proto::AccountId;
 use tessera_proto::iam::{Action, OidcProviderView, Response, Tag};
-use time::OffsetDateTime;
 
 /// AWS's quotas.
 const MAX_PROVIDERS: usize = 100;
@@ -139,8 +138,7 @@ pub(super) fn get<S: Store>(ctx: &Ctx<'_, S>, arn: &str) -> Result<Response, Iam
         url: p.url.clone(),
         client_ids: p.client_ids.clone(),
         thumbprints: p.thumbprints.clone(),
-        created: OffsetDateTime::from_unix_timestamp(p.created_at)
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+        created: super::time(p.created_at),
         tags: tags_of(&p.tags),
     }))
 }

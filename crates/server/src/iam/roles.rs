@@ -9,7 +9,6 @@ use crate::store::{OwnerTable, RoleRow, Store, StoreError, Write};
 use tessera_policy::{Policy, PolicyKind, non_whitespace_len};
 use tessera_proto::iam::{Action, Page, Request, Response, RoleView};
 use tessera_proto::{Arn, UniqueId, UniqueIdKind};
-use time::OffsetDateTime;
 
 /// AWS's default quota for a trust policy, in non-whitespace characters.
 const TRUST_POLICY_LIMIT: usize = 2048;
@@ -20,8 +19,7 @@ fn view(r: &Role, full: bool) -> RoleView {
         name: r.name.clone(),
         id: r.unique_id.clone(),
         arn: r.arn.to_string(),
-        created: OffsetDateTime::from_unix_timestamp(r.created_at)
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+        created: super::time(r.created_at),
         trust_policy: r.trust_document.clone(),
         description: r.description.clone(),
         max_session_duration: r.max_session_duration,

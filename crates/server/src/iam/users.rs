@@ -2,17 +2,12 @@
 
 use super::attachments::boundary_policy;
 use super::tags::{initial_tags, tags_of};
-use super::{Ctx, IamError, paginate, target_name};
+use super::{Ctx, IamError, paginate, target_name, time};
 use crate::crypto::random_bytes;
 use crate::snapshot::User;
 use crate::store::{OwnerTable, Store, StoreError, UserRow, Write};
 use tessera_proto::iam::{Action, Page, Request, Response, UserView};
 use tessera_proto::{UniqueId, UniqueIdKind};
-use time::OffsetDateTime;
-
-fn created(secs: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp(secs).unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
 
 /// The user as IAM shows it; `full` for the actions that include tags and the boundary.
 pub(crate) fn view(u: &User, full: bool) -> UserView {
@@ -21,7 +16,7 @@ pub(crate) fn view(u: &User, full: bool) -> UserView {
         name: u.name.clone(),
         id: u.unique_id.clone(),
         arn: u.arn.to_string(),
-        created: created(u.created_at),
+        created: time(u.created_at),
         boundary: u.boundary.as_ref().filter(|_| full).map(|b| b.arn.clone()),
         tags: full.then(|| tags_of(&u.tags)),
     }
@@ -137,7 +132,8 @@ pub(super) async fn update<S: Store>(
         return Err(IamError::UserExists(name));
     }
     let written = ctx
-        .write(&[Write::UpdateUser {
+        .write(&[Write::Rename {
+            table: OwnerTable::User,
             unique_id: user.unique_id.clone(),
             name: name.clone(),
             path: new_path.cloned().unwrap_or_else(|| user.path.clone()),

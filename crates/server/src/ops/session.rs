@@ -199,6 +199,46 @@ mod tests {
     }
 
     #[test]
+    fn managed_session_policies_must_be_the_accounts_own_or_aws_managed() {
+        use crate::keyring::MasterKey;
+        use crate::store::{ManagedPolicyRow, PolicyVersionRow, StoreData};
+        let dir = tempfile::tempdir().unwrap();
+        let master = MasterKey::load_or_create(None, &dir.path().join("m")).unwrap();
+        let own = "arn:aws:iam::111111111111:policy/Own";
+        let foreign = "arn:aws:iam::222222222222:policy/Foreign";
+        let mut data = StoreData::default();
+        for (arn, account) in [(own, "111111111111"), (foreign, "222222222222")] {
+            data.managed_policies.push(ManagedPolicyRow {
+                arn: arn.into(),
+                unique_id: format!("ANPA{account}"),
+                account_id: account.into(),
+                name: arn.rsplit('/').next().unwrap().into(),
+                path: "/".into(),
+                description: None,
+                default_version: 1,
+                next_version: 2,
+                created_at: 0,
+                updated_at: 0,
+            });
+            data.policy_versions.push(PolicyVersionRow {
+                policy_arn: arn.into(),
+                version: 1,
+                document: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#.into(),
+                created_at: 0,
+            });
+        }
+        let snapshot = Snapshot::build(&data, &master, "aws").unwrap();
+        let account = AccountId::parse("111111111111").unwrap();
+        let check = |arn: &str| check_policies(&snapshot, account, None, &[arn.to_owned()]);
+        assert!(check(own).is_ok());
+        assert!(check("arn:aws:iam::aws:policy/ReadOnlyAccess").is_ok());
+        assert!(matches!(
+            check(foreign),
+            Err(OpError::Invalid(m)) if m == format!("Policy {foreign} does not exist or is not attachable.")
+        ));
+    }
+
+    #[test]
     fn unknown_managed_session_policies_are_refused() {
         let snapshot = Snapshot::default();
         let account = AccountId::from_u64(1).unwrap();

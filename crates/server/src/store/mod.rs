@@ -197,8 +197,10 @@ pub struct OwnedRow {
 pub enum Write {
     /// Create a user.
     InsertUser(UserRow),
-    /// Rename or move a user.
-    UpdateUser {
+    /// Rename or move a user or group (their ids, and so everything that refers to them, stay).
+    Rename {
+        /// User or group.
+        table: OwnerTable,
         /// Unique id.
         unique_id: String,
         /// New name.
@@ -303,15 +305,6 @@ pub enum Write {
     },
     /// Create a group.
     InsertGroup(GroupRow),
-    /// Rename or move a group.
-    UpdateGroup {
-        /// Unique id.
-        unique_id: String,
-        /// New name.
-        name: String,
-        /// New path.
-        path: String,
-    },
     /// Delete a group (memberships and inline policies go with it).
     DeleteGroup {
         /// Unique id.

@@ -102,8 +102,15 @@ async fn apply_one(
                 .execute(&mut **tx)
                 .await
         }
-        Write::UpdateUser { unique_id, name, path } => {
-            sqlx::query("UPDATE users SET name = ?, name_folded = ?, path = ? WHERE unique_id = ?")
+        Write::Rename { table, unique_id, name, path } => {
+            let sql = match table {
+                OwnerTable::User => "UPDATE users SET name = ?, name_folded = ?, path = ? WHERE unique_id = ?",
+                OwnerTable::Group => "UPDATE iam_groups SET name = ?, name_folded = ?, path = ? WHERE unique_id = ?",
+                OwnerTable::Role | OwnerTable::OidcProvider | OwnerTable::Policy | OwnerTable::MfaDevice => {
+                    return Err(corrupt("only users and groups are renamed"));
+                }
+            };
+            sqlx::query(sql)
                 .bind(name)
                 .bind(name.to_lowercase())
                 .bind(path)
@@ -255,15 +262,6 @@ async fn apply_one(
                 .bind(g.name.to_lowercase())
                 .bind(&g.path)
                 .bind(g.created_at)
-                .execute(&mut **tx)
-                .await
-        }
-        Write::UpdateGroup { unique_id, name, path } => {
-            sqlx::query("UPDATE iam_groups SET name = ?, name_folded = ?, path = ? WHERE unique_id = ?")
-                .bind(name)
-                .bind(name.to_lowercase())
-                .bind(path)
-                .bind(unique_id)
                 .execute(&mut **tx)
                 .await
         }
