@@ -241,7 +241,11 @@ fn every_action_through_the_client() {
             })
             .await
             .unwrap_err();
-        assert_eq!(code(e.service_error()).as_deref(), Some("NotImplemented"));
+        // No such provider: the unsigned request reached the SAML checks.
+        assert_eq!(
+            code(e.service_error()).as_deref(),
+            Some("InvalidIdentityToken")
+        );
     });
 }
 

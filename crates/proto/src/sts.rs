@@ -486,11 +486,87 @@ fn read_web_identity(v: &mut Violations, params: &Params<'_>) -> AssumeRoleWithW
     }
 }
 
+/// `AssumeRoleWithSAML` parameters. `Debug` leaves the assertion out.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AssumeRoleWithSaml {
+    /// The role to assume, as given (parsed by the operation).
+    pub role_arn: String,
+    /// The IAM SAML provider's ARN, as given.
+    pub principal_arn: String,
+    /// The base64 SAML response (4–100000 characters); a bearer credential, so never logged.
+    pub saml_assertion: String,
+    /// Requested duration; default 3600.
+    pub duration: Option<DurationSeconds<900, 43_200>>,
+    /// Inline session policy (1–2048 characters).
+    pub policy: Option<String>,
+    /// Managed session policy ARNs.
+    pub policy_arns: Vec<String>,
+}
+
+impl fmt::Debug for AssumeRoleWithSaml {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AssumeRoleWithSaml")
+            .field("role_arn", &self.role_arn)
+            .field("principal_arn", &self.principal_arn)
+            .field("saml_assertion", &"<redacted>")
+            .field("duration", &self.duration)
+            .finish_non_exhaustive()
+    }
+}
+
+fn read_saml(v: &mut Violations, params: &Params<'_>) -> AssumeRoleWithSaml {
+    let role_arn = read_role_arn(v, params);
+    let principal_arn = match params.get("PrincipalArn") {
+        Some(a) => {
+            v.length(a, "principalArn", 20, 2048);
+            a.to_owned()
+        }
+        None => {
+            v.missing("principalArn");
+            String::new()
+        }
+    };
+    let saml_assertion = match params.get("SAMLAssertion") {
+        Some(a) => {
+            // A credential, and large: a violation names its length, never its value.
+            let len = a.chars().count();
+            if len < 4 {
+                v.push(
+                    None,
+                    "sAMLAssertion",
+                    "have length greater than or equal to 4",
+                );
+            } else if len > 100_000 {
+                v.push(
+                    None,
+                    "sAMLAssertion",
+                    "have length less than or equal to 100000",
+                );
+            }
+            a.to_owned()
+        }
+        None => {
+            v.missing("sAMLAssertion");
+            String::new()
+        }
+    };
+    AssumeRoleWithSaml {
+        role_arn,
+        principal_arn,
+        saml_assertion,
+        duration: DurationSeconds::read(v, params, "DurationSeconds", "durationSeconds"),
+        policy: read_policy(v, params, 2048),
+        policy_arns: read_policy_arns(v, params),
+    }
+}
+
 /// A validated request of an unsigned STS action: its token or assertion is the credential.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Unsigned {
     /// `AssumeRoleWithWebIdentity`.
     WebIdentity(Box<AssumeRoleWithWebIdentity>),
+    /// `AssumeRoleWithSAML`.
+    Saml(Box<AssumeRoleWithSaml>),
 }
 
 /// Decodes and validates the parameters of an action that needs no signature
@@ -501,6 +577,7 @@ pub fn decode_unsigned(action: Action, params: &Params) -> Result<Unsigned, ApiE
         Action::AssumeRoleWithWebIdentity => {
             Unsigned::WebIdentity(Box::new(read_web_identity(&mut v, params)))
         }
+        Action::AssumeRoleWithSaml => Unsigned::Saml(Box::new(read_saml(&mut v, params))),
         other => {
             return Err(ApiError::new(
                 ErrorCode::NotImplemented,
@@ -621,6 +698,21 @@ pub struct RoleSessionOut {
     pub source_identity: Option<String>,
 }
 
+/// The SAML-specific part of `AssumeRoleWithSAML`'s result.
+#[derive(Clone, Debug)]
+pub struct SamlClaimsOut {
+    /// `Subject/NameID`.
+    pub subject: String,
+    /// The NameID format, without the SAML 2.0 prefix for the short forms.
+    pub subject_type: String,
+    /// The assertion's issuer.
+    pub issuer: String,
+    /// The bearer confirmation's recipient.
+    pub audience: String,
+    /// Base64 SHA-1 of issuer, account and provider name.
+    pub name_qualifier: String,
+}
+
 /// A successful STS result.
 #[derive(Clone, Debug)]
 pub enum Response {
@@ -636,6 +728,13 @@ pub enum Response {
         audience: String,
         /// The IAM OIDC provider's ARN.
         provider: String,
+    },
+    /// `AssumeRoleWithSAML`.
+    Saml {
+        /// What every role session returns.
+        session: Box<RoleSessionOut>,
+        /// What the assertion said about its subject and issuer.
+        claims: Box<SamlClaimsOut>,
     },
     /// `GetCallerIdentity`.
     CallerIdentity {
@@ -704,6 +803,7 @@ impl Response {
         match self {
             Self::AssumedRole(_) => Action::AssumeRole,
             Self::WebIdentity { .. } => Action::AssumeRoleWithWebIdentity,
+            Self::Saml { .. } => Action::AssumeRoleWithSaml,
             Self::CallerIdentity { .. } => Action::GetCallerIdentity,
             Self::SessionToken(_) => Action::GetSessionToken,
             Self::FederationToken { .. } => Action::GetFederationToken,
@@ -759,6 +859,15 @@ impl Response {
                     write_role_session(w, session);
                     w.text_element("Provider", provider);
                     w.text_element("Audience", audience);
+                }
+                Self::Saml { session, claims } => {
+                    write_credentials(w, &session.credentials);
+                    write_role_session(w, session);
+                    w.text_element("Subject", &claims.subject);
+                    w.text_element("SubjectType", &claims.subject_type);
+                    w.text_element("Issuer", &claims.issuer);
+                    w.text_element("Audience", &claims.audience);
+                    w.text_element("NameQualifier", &claims.name_qualifier);
                 }
                 Self::AccessKeyInfo { account } => w.text_element("Account", &account.to_string()),
             },

@@ -30,6 +30,55 @@ pub struct Config {
     pub dev: bool,
     /// Web identity federation.
     pub oidc: OidcConfig,
+    /// SAML federation.
+    pub saml: SamlConfig,
+}
+
+/// How SAML responses are judged (besides their signature and the provider's metadata).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SamlConfig {
+    /// Accepted `Audience` values. `{region}` matches one DNS label; `{idp-id}` is the
+    /// provider's `SAMLProviderUUID`.
+    pub audiences: Vec<String>,
+    /// Accepted `Recipient` (and `Destination`) URLs, with the same placeholders.
+    pub recipients: Vec<String>,
+    /// Tolerated clock difference with identity providers.
+    pub clock_skew_secs: u64,
+}
+
+impl Default for SamlConfig {
+    /// AWS's service-provider identities: its sign-in endpoints, global and regional, and its
+    /// SP metadata entity id.
+    fn default() -> Self {
+        let owned = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect();
+        Self {
+            audiences: owned(&[
+                "https://signin.aws.amazon.com/saml",
+                "https://{region}.signin.aws.amazon.com/saml",
+                "urn:amazon:webservices",
+            ]),
+            recipients: owned(&[
+                "https://signin.aws.amazon.com/saml",
+                "https://{region}.signin.aws.amazon.com/saml",
+                "https://signin.aws.amazon.com/static/saml",
+                "https://{region}.signin.aws.amazon.com/static/saml",
+                "https://signin.aws.amazon.com/saml/acs/{idp-id}",
+                "https://{region}.signin.aws.amazon.com/saml/acs/{idp-id}",
+            ]),
+            clock_skew_secs: 300,
+        }
+    }
+}
+
+fn env_list(name: &str, into: &mut Vec<String>) {
+    if let Ok(list) = std::env::var(name) {
+        *into = list
+            .split(',')
+            .map(|r| r.trim().to_owned())
+            .filter(|r| !r.is_empty())
+            .collect();
+    }
 }
 
 /// How OpenID Connect issuers are reached and their tokens judged.
@@ -83,6 +132,7 @@ impl Default for Config {
             max_body_bytes: 512 * 1024,
             dev: false,
             oidc: OidcConfig::default(),
+            saml: SamlConfig::default(),
         }
     }
 }
@@ -151,13 +201,13 @@ impl Config {
         if let Ok(id) = std::env::var("TESSERA_ACCOUNT_ID") {
             config.account_id = Some(id);
         }
-        if let Ok(list) = std::env::var("TESSERA_ALLOWED_REGIONS") {
-            config.allowed_regions = list
-                .split(',')
-                .map(|r| r.trim().to_owned())
-                .filter(|r| !r.is_empty())
-                .collect();
-        }
+        env_list("TESSERA_ALLOWED_REGIONS", &mut config.allowed_regions);
+        env_list("TESSERA_SAML_AUDIENCES", &mut config.saml.audiences);
+        env_list("TESSERA_SAML_RECIPIENTS", &mut config.saml.recipients);
+        env_parse(
+            "TESSERA_SAML_CLOCK_SKEW_SECS",
+            &mut config.saml.clock_skew_secs,
+        )?;
         Ok(config)
     }
 
@@ -179,6 +229,16 @@ impl Config {
         if self.oidc.fetch_timeout_secs == 0 || self.oidc.fetch_timeout_secs > 60 {
             return Err(ConfigError::Invalid(
                 "oidc.fetch_timeout_secs must be between 1 and 60".into(),
+            ));
+        }
+        if self.saml.clock_skew_secs > 900 {
+            return Err(ConfigError::Invalid(
+                "saml.clock_skew_secs must be at most 900".into(),
+            ));
+        }
+        if self.saml.audiences.is_empty() || self.saml.recipients.is_empty() {
+            return Err(ConfigError::Invalid(
+                "saml.audiences and saml.recipients must not be empty".into(),
             ));
         }
         if self.oidc.clock_skew_secs > 900 {

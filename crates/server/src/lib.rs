@@ -6,6 +6,7 @@ pub mod auth;
 pub mod authorize;
 pub mod aws_policies;
 pub mod bootstrap;
+pub mod claims;
 pub mod config;
 pub mod crypto;
 pub mod http;
@@ -46,6 +47,8 @@ pub struct App<S> {
     write_lock: tokio::sync::Mutex<()>,
     /// Web identity federation: issuer keys and the rules tokens are judged by.
     oidc: oidc::Federation,
+    /// The rules SAML responses are judged by.
+    saml: config::SamlConfig,
 }
 
 /// Why the server could not start or a command failed.
@@ -198,6 +201,7 @@ pub async fn run(
         partition: config.partition.clone(),
         write_lock: tokio::sync::Mutex::new(()),
         oidc: oidc::Federation::new(&config.oidc)?,
+        saml: config.saml.clone(),
     }));
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -6,7 +6,7 @@ use crate::App;
 use crate::audit::AuditRecord;
 use crate::auth::{AuthContext, authenticate};
 use crate::authorize::authorize;
-use crate::ops::{OpContext, execute, execute_unsigned};
+use crate::ops::{Federations, OpContext, execute, execute_unsigned};
 use crate::principal::{Caller, RequestEnv};
 use crate::store::Store;
 use tessera_proto::query::Params;
@@ -148,7 +148,16 @@ async fn run<S: Store>(
                 // Unsigned actions: any signature sent along is ignored, as AWS does.
                 let request = sts::decode_unsigned(action, &decoded.params)?;
                 return Ok(Outcome::Sts(
-                    execute_unsigned(&app.oidc, &request, &ctx).await?,
+                    execute_unsigned(
+                        &Federations {
+                            oidc: &app.oidc,
+                            saml: &app.saml,
+                            store: &app.store,
+                        },
+                        &request,
+                        &ctx,
+                    )
+                    .await?,
                 ));
             };
             let request = sts::decode(action, &decoded.params)?;

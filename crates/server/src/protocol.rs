@@ -10,6 +10,7 @@ use crate::oidc::token::TokenError as IdTokenError;
 use crate::ops::OpError;
 use crate::tokens::{MintError, TokenError};
 use tessera_proto::{ApiError, ErrorCode};
+use tessera_saml::SamlError;
 use tessera_sigv4::Error as SigError;
 
 const INVALID_TOKEN: &str = "The security token included in the request is invalid.";
@@ -75,6 +76,26 @@ impl From<OpError> for ApiError {
     fn from(e: OpError) -> Self {
         match e {
             OpError::WebIdentity(w) => w.into(),
+            OpError::Saml(ref saml) => {
+                let code = match saml {
+                    SamlError::Expired => ErrorCode::ExpiredTokenException,
+                    SamlError::Rejected(_) => ErrorCode::IdpRejectedClaim,
+                    SamlError::Malformed(_)
+                    | SamlError::Signature(_)
+                    | SamlError::Encrypted
+                    | SamlError::Issuer
+                    | SamlError::Audience
+                    | SamlError::Recipient
+                    | SamlError::ProviderExpired => ErrorCode::InvalidIdentityToken,
+                };
+                if let SamlError::Signature(detail) = saml {
+                    tracing::info!(detail = %detail, "SAML response signature refused");
+                }
+                ApiError::new(code, e.to_string())
+            }
+            OpError::SamlClaim(_) | OpError::SamlNoProvider(_) | OpError::SamlReplay => {
+                ApiError::new(ErrorCode::InvalidIdentityToken, e.to_string())
+            }
             OpError::MfaDeviceUnknown
             | OpError::MfaCodeInvalid
             | OpError::NotAuthorized { .. }
@@ -90,7 +111,8 @@ impl From<OpError> for ApiError {
                 ApiError::new(ErrorCode::ValidationError, e.to_string())
             }
             OpError::Mint(MintError::Crypto(_) | MintError::Encode(_) | MintError::TooLarge(_))
-            | OpError::Crypto(_) => {
+            | OpError::Crypto(_)
+            | OpError::Store(_) => {
                 tracing::error!(error = %e, "internal failure");
                 ApiError::new(ErrorCode::InternalFailure, "An internal error occurred.")
             }
@@ -112,6 +134,7 @@ impl From<IamError> for ApiError {
             | IamError::NoSuchAccessKey(_)
             | IamError::NoSuchInlinePolicy(..)
             | IamError::NoSuchOidcProvider(_)
+            | IamError::NoSuchSamlProvider(_)
             | IamError::NoSuchGroup(_)
             | IamError::NoSuchManagedPolicy(_)
             | IamError::NotAttachable(_)
@@ -125,6 +148,7 @@ impl From<IamError> for ApiError {
             IamError::UserExists(_)
             | IamError::RoleExists(_)
             | IamError::OidcProviderExists(_)
+            | IamError::SamlProviderExists(_)
             | IamError::GroupExists(_)
             | IamError::PolicyExists(_) => ErrorCode::EntityAlreadyExists,
             IamError::DeleteConflict(_) | IamError::Conflict(_) => ErrorCode::DeleteConflict,
@@ -137,7 +161,8 @@ impl From<IamError> for ApiError {
             | IamError::InvalidArn(_)
             | IamError::InvalidMarker
             | IamError::InvalidOidcUrl(_)
-            | IamError::InvalidThumbprint(_) => ErrorCode::InvalidInput,
+            | IamError::InvalidThumbprint(_)
+            | IamError::InvalidSamlMetadata(_) => ErrorCode::InvalidInput,
             IamError::UserNameRequired => ErrorCode::ValidationError,
             IamError::Malformed(_) | IamError::InvalidPrincipal(_) => {
                 ErrorCode::MalformedPolicyDocument

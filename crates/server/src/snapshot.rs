@@ -233,6 +233,27 @@ pub struct OidcProvider {
     pub tags: Vec<(String, String)>,
 }
 
+/// An IAM SAML provider: the identity provider `AssumeRoleWithSAML` responses may come from.
+#[derive(Debug)]
+pub struct SamlProvider {
+    /// `arn:<partition>:iam::<account>:saml-provider/<name>`.
+    pub arn: String,
+    /// Owning account.
+    pub account: AccountId,
+    /// The name, part of `NameQualifier`.
+    pub name: String,
+    /// `SAMLProviderUUID`, also the `{idp-id}` of recipient URLs.
+    pub uuid: String,
+    /// The metadata document as uploaded.
+    pub document: String,
+    /// The metadata, parsed once: entity id, expiry, signing keys.
+    pub metadata: tessera_saml::Metadata,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Tags, in the order they were added.
+    pub tags: Vec<(String, String)>,
+}
+
 /// An inline policy: its name, its text as written, and its parsed form.
 #[derive(Debug)]
 pub struct InlinePolicy {
@@ -304,6 +325,7 @@ pub struct Snapshot {
     groups: HashMap<String, Arc<Group>>,
     groups_by_name: HashMap<(AccountId, String), Arc<Group>>,
     mfa_devices: HashMap<String, Arc<MfaDevice>>,
+    saml_providers: HashMap<String, Arc<SamlProvider>>,
 }
 
 fn account(id: &str) -> Result<AccountId, StoreError> {
@@ -607,6 +629,24 @@ impl Snapshot {
             oidc_by_url.insert((account, p.url.clone()), provider.clone());
             oidc_providers.insert(p.arn.clone(), provider);
         }
+        let mut saml_providers = HashMap::new();
+        for p in &data.saml_providers {
+            let metadata = tessera_saml::Metadata::parse(&p.metadata)
+                .map_err(|e| StoreError::Corrupt(format!("metadata of {}: {e}", p.arn)))?;
+            let provider = SamlProvider {
+                arn: p.arn.clone(),
+                account: account(&p.account_id)?,
+                name: p.name.clone(),
+                uuid: p.uuid.clone(),
+                document: p.metadata.clone(),
+                metadata,
+                created_at: p.created_at,
+                tags: tags
+                    .remove(&(OwnerTable::SamlProvider, p.arn.as_str()))
+                    .unwrap_or_default(),
+            };
+            saml_providers.insert(p.arn.clone(), Arc::new(provider));
+        }
         let mut mfa_devices = HashMap::new();
         for d in &data.mfa_devices {
             let seed = master.open(&d.serial, &d.seed_sealed).map_err(|_| {
@@ -669,7 +709,24 @@ impl Snapshot {
             groups,
             groups_by_name,
             mfa_devices,
+            saml_providers,
         })
+    }
+
+    /// A SAML provider by ARN.
+    pub fn saml_provider(&self, arn: &str) -> Option<&Arc<SamlProvider>> {
+        self.saml_providers.get(arn)
+    }
+
+    /// The SAML providers of an account, sorted by ARN.
+    pub fn saml_providers_in(&self, account: AccountId) -> Vec<&Arc<SamlProvider>> {
+        let mut list: Vec<&Arc<SamlProvider>> = self
+            .saml_providers
+            .values()
+            .filter(|p| p.account == account)
+            .collect();
+        list.sort_by(|a, b| a.arn.cmp(&b.arn));
+        list
     }
 
     /// A virtual MFA device by serial number.

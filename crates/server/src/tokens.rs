@@ -64,6 +64,8 @@ pub enum Origin {
     GetFederationToken,
     /// `AssumeRoleWithWebIdentity`.
     AssumeRoleWithWebIdentity,
+    /// `AssumeRoleWithSAML`.
+    AssumeRoleWithSaml,
 }
 
 /// What a session started by federation carries of its identity provider into later requests

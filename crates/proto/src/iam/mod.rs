@@ -4,12 +4,14 @@
 mod groups;
 mod managed;
 mod mfa;
+mod saml;
 
 pub use groups::{GroupRequest, GroupResponse, GroupView};
 pub use managed::{
     EntityFilter, EntityRef, ManagedRequest, ManagedResponse, PolicyView, Scope, Usage, VersionView,
 };
 pub use mfa::{Assignment, MfaDeviceView, MfaRequest, MfaResponse, NewDevice, VirtualDeviceView};
+pub use saml::{SamlProviderView, SamlRequest, SamlResponse};
 
 use crate::query::Params;
 use crate::sts::format_timestamp;
@@ -145,6 +147,14 @@ actions!(
     TagMFADevice,
     UntagMFADevice,
     ListMFADeviceTags,
+    CreateSAMLProvider,
+    GetSAMLProvider,
+    UpdateSAMLProvider,
+    DeleteSAMLProvider,
+    ListSAMLProviders,
+    TagSAMLProvider,
+    UntagSAMLProvider,
+    ListSAMLProviderTags,
 );
 
 /// The kinds of identity that carry tags and inline policies.
@@ -162,6 +172,8 @@ pub enum OwnerKind {
     Policy,
     /// A virtual MFA device (`SerialNumber`): named by its serial number.
     MfaDevice,
+    /// A SAML provider (`SAMLProviderArn`): named by its ARN.
+    SamlProvider,
 }
 
 /// The user or role a tag or inline-policy action applies to.
@@ -183,6 +195,7 @@ impl OwnerKind {
             Self::Group => "GroupName",
             Self::Policy => "PolicyArn",
             Self::MfaDevice => "SerialNumber",
+            Self::SamlProvider => "SAMLProviderArn",
         }
     }
 
@@ -194,6 +207,7 @@ impl OwnerKind {
             Self::Group => "groupName",
             Self::Policy => "policyArn",
             Self::MfaDevice => "serialNumber",
+            Self::SamlProvider => "sAMLProviderArn",
         }
     }
 
@@ -201,7 +215,7 @@ impl OwnerKind {
         match self {
             Self::User | Self::Group => 128,
             Self::Role => 64,
-            Self::OidcProvider | Self::Policy => 2048,
+            Self::OidcProvider | Self::Policy | Self::SamlProvider => 2048,
             Self::MfaDevice => 256,
         }
     }
@@ -457,6 +471,8 @@ pub enum Request {
     Group(GroupRequest),
     /// Virtual MFA devices.
     Mfa(MfaRequest),
+    /// SAML providers.
+    Saml(SamlRequest),
     /// `ListInstanceProfilesForRole`: this server has no instance profiles, so the listing is
     /// always empty; clients such as Terraform read it on every refresh.
     EmptyListing {
@@ -512,7 +528,9 @@ impl<'a> Reader<'_, 'a> {
             OwnerKind::User | OwnerKind::Role | OwnerKind::Group => {
                 self.required_name(kind.element(), kind.path(), kind.max_len())
             }
-            OwnerKind::OidcProvider | OwnerKind::Policy => self.arn(kind.element(), kind.path()),
+            OwnerKind::OidcProvider | OwnerKind::Policy | OwnerKind::SamlProvider => {
+                self.arn(kind.element(), kind.path())
+            }
             OwnerKind::MfaDevice => self.serial(),
         };
         Owner { kind, name }
@@ -789,6 +807,9 @@ fn owner_kind(action: Action) -> OwnerKind {
         Action::TagOpenIDConnectProvider
         | Action::UntagOpenIDConnectProvider
         | Action::ListOpenIDConnectProviderTags => OwnerKind::OidcProvider,
+        Action::TagSAMLProvider | Action::UntagSAMLProvider | Action::ListSAMLProviderTags => {
+            OwnerKind::SamlProvider
+        }
         _ => OwnerKind::User,
     }
 }
@@ -839,7 +860,8 @@ pub fn decode(action: Action, params: &Params<'_>) -> Result<Request, ApiError> 
         | Action::TagRole
         | Action::TagOpenIDConnectProvider
         | Action::TagPolicy
-        | Action::TagMFADevice => Request::Tag {
+        | Action::TagMFADevice
+        | Action::TagSAMLProvider => Request::Tag {
             owner: r.owner(owner_kind(action)),
             tags: r.tags(true),
         },
@@ -847,7 +869,8 @@ pub fn decode(action: Action, params: &Params<'_>) -> Result<Request, ApiError> 
         | Action::UntagRole
         | Action::UntagOpenIDConnectProvider
         | Action::UntagPolicy
-        | Action::UntagMFADevice => Request::Untag {
+        | Action::UntagMFADevice
+        | Action::UntagSAMLProvider => Request::Untag {
             owner: r.owner(owner_kind(action)),
             tag_keys: r.tag_keys(),
         },
@@ -855,7 +878,8 @@ pub fn decode(action: Action, params: &Params<'_>) -> Result<Request, ApiError> 
         | Action::ListRoleTags
         | Action::ListOpenIDConnectProviderTags
         | Action::ListPolicyTags
-        | Action::ListMFADeviceTags => Request::ListTags {
+        | Action::ListMFADeviceTags
+        | Action::ListSAMLProviderTags => Request::ListTags {
             owner: r.owner(owner_kind(action)),
             page: r.page(),
         },
@@ -1049,6 +1073,11 @@ pub fn decode(action: Action, params: &Params<'_>) -> Result<Request, ApiError> 
         | Action::ListMFADevices
         | Action::ListVirtualMFADevices
         | Action::ResyncMFADevice => Request::Mfa(mfa::decode(action, &mut r)),
+        Action::CreateSAMLProvider
+        | Action::GetSAMLProvider
+        | Action::UpdateSAMLProvider
+        | Action::DeleteSAMLProvider
+        | Action::ListSAMLProviders => Request::Saml(saml::decode(action, &mut r)),
     };
     r.v.finish()?;
     Ok(request)
@@ -1186,6 +1215,8 @@ pub enum Response {
     Group(GroupResponse),
     /// An MFA-device result.
     Mfa(MfaResponse),
+    /// A SAML-provider result.
+    Saml(SamlResponse),
 }
 
 /// Percent-encodes a policy document as IAM returns them: every byte but `A–Z a–z 0–9 - _ . ~`.
@@ -1306,6 +1337,7 @@ impl Response {
             Self::Managed(m) => m.action(),
             Self::Group(g) => g.action(),
             Self::Mfa(m) => m.action(),
+            Self::Saml(s) => s.action(),
         }
     }
 
@@ -1385,6 +1417,7 @@ impl Response {
             Self::Managed(m) => m.write(w),
             Self::Group(g) => g.write(w),
             Self::Mfa(m) => m.write(w),
+            Self::Saml(s) => s.write(w),
         }
     }
 

@@ -17,9 +17,11 @@ fn quota(entity: &Entity) -> &'static str {
     match entity {
         Entity::Role(_) => "PoliciesPerRole: 10",
         Entity::Group(_) => "PoliciesPerGroup: 10",
-        Entity::User(_) | Entity::OidcProvider(_) | Entity::Policy(_) | Entity::MfaDevice(_) => {
-            "PoliciesPerUser: 10"
-        }
+        Entity::User(_)
+        | Entity::OidcProvider(_)
+        | Entity::Policy(_)
+        | Entity::MfaDevice(_)
+        | Entity::SamlProvider(_) => "PoliciesPerUser: 10",
     }
 }
 
@@ -193,9 +195,11 @@ pub(super) async fn delete_boundary<S: Store>(
     let has_boundary = match &entity {
         Entity::User(u) => u.boundary.is_some(),
         Entity::Role(r) => r.boundary.is_some(),
-        Entity::Group(_) | Entity::OidcProvider(_) | Entity::Policy(_) | Entity::MfaDevice(_) => {
-            false
-        }
+        Entity::Group(_)
+        | Entity::OidcProvider(_)
+        | Entity::Policy(_)
+        | Entity::MfaDevice(_)
+        | Entity::SamlProvider(_) => false,
     };
     if !has_boundary {
         return Err(IamError::NoBoundary(

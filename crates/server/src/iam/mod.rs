@@ -11,6 +11,7 @@ mod managed_policies;
 mod mfa_devices;
 pub(crate) mod oidc_providers;
 mod roles;
+mod saml_providers;
 mod tags;
 mod users;
 
@@ -19,7 +20,7 @@ use crate::crypto::CryptoError;
 use crate::principal::RequestEnv;
 use crate::principal::{Caller, Identity};
 use crate::snapshot::{
-    Group, InlinePolicy, ManagedPolicy, MfaDevice, OidcProvider, Role, Snapshot, User,
+    Group, InlinePolicy, ManagedPolicy, MfaDevice, OidcProvider, Role, SamlProvider, Snapshot, User,
 };
 use crate::store::{OwnerTable, Store, StoreError, Write};
 use crate::{App, ServerError};
@@ -102,6 +103,15 @@ pub enum IamError {
     /// `EntityAlreadyExists`.
     #[error("Provider with url {0} already exists.")]
     OidcProviderExists(String),
+    /// `NoSuchEntity`.
+    #[error("SAMLProvider not found for arn {0}")]
+    NoSuchSamlProvider(String),
+    /// `EntityAlreadyExists`.
+    #[error("SAMLProvider {0} already exists.")]
+    SamlProviderExists(String),
+    /// `InvalidInput`: the metadata has no entity id, no signing certificate, or is not XML.
+    #[error("Could not parse metadata: {0}")]
+    InvalidSamlMetadata(String),
     /// `InvalidInput`.
     #[error(
         "Invalid Url: {0}. The URL must begin with https:// and contain no query, fragment or user information."
@@ -244,7 +254,10 @@ fn owner_arn(snapshot: &Snapshot, caller: &Caller, owner: &Owner) -> String {
         OwnerKind::User => user_arn(snapshot, caller, "/", &owner.name),
         OwnerKind::Role => role_arn(snapshot, caller, "/", &owner.name),
         OwnerKind::Group => group_arn(snapshot, caller, "/", &owner.name),
-        OwnerKind::OidcProvider | OwnerKind::Policy | OwnerKind::MfaDevice => owner.name.clone(),
+        OwnerKind::OidcProvider
+        | OwnerKind::Policy
+        | OwnerKind::MfaDevice
+        | OwnerKind::SamlProvider => owner.name.clone(),
     }
 }
 
@@ -321,6 +334,7 @@ pub fn plan(
         Request::ListOidcProviders => "*".to_owned(),
         Request::EmptyListing { owner } => owner_arn(snapshot, caller, owner),
         Request::Mfa(m) => mfa_devices::resource(m, snapshot, caller)?,
+        Request::Saml(r) => saml_providers::resource(r, snapshot, caller),
         Request::Tag { owner, .. }
         | Request::Untag { owner, .. }
         | Request::ListTags { owner, .. }
@@ -349,6 +363,7 @@ pub(crate) enum Entity {
     OidcProvider(Arc<OidcProvider>),
     Policy(Arc<ManagedPolicy>),
     MfaDevice(Arc<MfaDevice>),
+    SamlProvider(Arc<SamlProvider>),
 }
 
 impl Entity {
@@ -360,6 +375,7 @@ impl Entity {
             Self::OidcProvider(p) => &p.arn,
             Self::Policy(p) => &p.arn,
             Self::MfaDevice(d) => &d.serial,
+            Self::SamlProvider(p) => &p.arn,
         }
     }
 
@@ -371,6 +387,7 @@ impl Entity {
             Self::OidcProvider(p) => &p.url,
             Self::Policy(p) => &p.name,
             Self::MfaDevice(d) => &d.serial,
+            Self::SamlProvider(p) => &p.name,
         }
     }
 
@@ -382,6 +399,7 @@ impl Entity {
             Self::OidcProvider(p) => &p.tags,
             Self::Policy(p) => &p.tags,
             Self::MfaDevice(d) => &d.tags,
+            Self::SamlProvider(p) => &p.tags,
         }
     }
 
@@ -390,7 +408,10 @@ impl Entity {
             Self::User(u) => &u.inline,
             Self::Role(r) => &r.inline,
             Self::Group(g) => &g.inline,
-            Self::OidcProvider(_) | Self::Policy(_) | Self::MfaDevice(_) => &[],
+            Self::OidcProvider(_)
+            | Self::Policy(_)
+            | Self::MfaDevice(_)
+            | Self::SamlProvider(_) => &[],
         }
     }
 
@@ -399,7 +420,10 @@ impl Entity {
             Self::User(u) => &u.attached,
             Self::Role(r) => &r.attached,
             Self::Group(g) => &g.attached,
-            Self::OidcProvider(_) | Self::Policy(_) | Self::MfaDevice(_) => &[],
+            Self::OidcProvider(_)
+            | Self::Policy(_)
+            | Self::MfaDevice(_)
+            | Self::SamlProvider(_) => &[],
         }
     }
 
@@ -411,6 +435,7 @@ impl Entity {
             Self::OidcProvider(_) => OwnerTable::OidcProvider,
             Self::Policy(_) => OwnerTable::Policy,
             Self::MfaDevice(_) => OwnerTable::MfaDevice,
+            Self::SamlProvider(_) => OwnerTable::SamlProvider,
         }
     }
 
@@ -422,6 +447,7 @@ impl Entity {
             Self::OidcProvider(_) => "OpenIDConnect provider",
             Self::Policy(_) => "policy",
             Self::MfaDevice(_) => "MFA device",
+            Self::SamlProvider(_) => "SAML provider",
         }
     }
 
@@ -430,7 +456,11 @@ impl Entity {
         match self {
             Self::User(_) => 2048,
             Self::Group(_) => 5120,
-            Self::Role(_) | Self::OidcProvider(_) | Self::Policy(_) | Self::MfaDevice(_) => 10_240,
+            Self::Role(_)
+            | Self::OidcProvider(_)
+            | Self::Policy(_)
+            | Self::MfaDevice(_)
+            | Self::SamlProvider(_) => 10_240,
         }
     }
 }
@@ -474,6 +504,7 @@ impl<S: Store> Ctx<'_, S> {
             OwnerKind::OidcProvider => self.oidc_provider(&owner.name).map(Entity::OidcProvider),
             OwnerKind::Policy => self.managed_policy(&owner.name).map(Entity::Policy),
             OwnerKind::MfaDevice => self.mfa_device(&owner.name).map(Entity::MfaDevice),
+            OwnerKind::SamlProvider => self.saml_provider(&owner.name).map(Entity::SamlProvider),
         }
     }
 
@@ -597,6 +628,7 @@ pub async fn execute<S: Store>(
             Ok(Response::EmptyList(ctx.action))
         }
         Request::Mfa(m) => mfa_devices::execute(&ctx, m).await,
+        Request::Saml(r) => saml_providers::execute(&ctx, r).await,
         Request::CreateOidcProvider {
             url,
             client_ids,

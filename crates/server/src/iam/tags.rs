@@ -49,6 +49,7 @@ fn quota(owner: &Owner) -> &'static str {
         OwnerKind::Policy => "TagsPerPolicy: 50",
         OwnerKind::Group => "TagsPerGroup: 50",
         OwnerKind::MfaDevice => "TagsPerMFADevice: 50",
+        OwnerKind::SamlProvider => "TagsPerSAMLProvider: 50",
     }
 }
 

@@ -202,7 +202,7 @@ pub struct Rules {
 }
 
 /// Session tags `(key, value, transitive)`.
-pub type SessionTags = Vec<(String, String, bool)>;
+pub use crate::claims::SessionTags;
 
 /// What AssumeRoleWithWebIdentity takes from a valid token.
 #[derive(Debug, PartialEq, Eq)]
@@ -219,10 +219,6 @@ pub struct Identity {
     pub transitive_tag_keys: Vec<String>,
     /// The source identity claim.
     pub source_identity: Option<String>,
-}
-
-fn is_tag_char(c: char) -> bool {
-    c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c)
 }
 
 fn strings(v: &Value) -> Option<Vec<String>> {
@@ -299,21 +295,7 @@ impl Claims {
         let source_identity = match self.0.get(SOURCE_IDENTITY_CLAIM) {
             None => None,
             Some(Value::String(s)) => {
-                let len = s.chars().count();
-                if !(2..=64).contains(&len)
-                    || !s
-                        .chars()
-                        .all(|c| c.is_alphanumeric() || c == '_' || "+=,.@-".contains(c))
-                {
-                    return Err(TokenError::SourceIdentity(
-                        "it must be 2 to 64 characters of [\\w+=,.@-]".into(),
-                    ));
-                }
-                if s.to_lowercase().starts_with("aws:") {
-                    return Err(TokenError::SourceIdentity(
-                        "it must not begin with 'aws:'".into(),
-                    ));
-                }
+                crate::claims::source_identity(s).map_err(TokenError::SourceIdentity)?;
                 Some(s.clone())
             }
             Some(_) => return Err(TokenError::SourceIdentity("it must be a string".into())),
@@ -341,59 +323,25 @@ fn session_tags(v: &Value) -> Result<(SessionTags, Vec<String>), TokenError> {
         Some(Value::Object(m)) => m.clone(),
         Some(_) => return Err(bad("principal_tags must be an object")),
     };
-    if principal.len() > 50 {
-        return Err(bad("more than 50 tags"));
-    }
     let transitive = match obj.get("transitive_tag_keys") {
         None => Vec::new(),
         Some(v) => {
             strings(v).ok_or_else(|| bad("transitive_tag_keys must be a list of strings"))?
         }
     };
-    let mut tags: SessionTags = Vec::with_capacity(principal.len());
-    for (key, value) in &principal {
+    let mut pairs = Vec::with_capacity(principal.len());
+    for (key, value) in principal {
         let value = match value {
-            Value::String(s) => s.clone(),
+            Value::String(s) => s,
             Value::Array(items) => match items.as_slice() {
                 [Value::String(s)] => s.clone(),
                 _ => return Err(bad(&format!("the value of '{key}' must be one string"))),
             },
             _ => return Err(bad(&format!("the value of '{key}' must be one string"))),
         };
-        let key_len = key.chars().count();
-        if !(1..=128).contains(&key_len) || !key.chars().all(is_tag_char) {
-            return Err(bad(
-                "a tag key must be 1 to 128 characters of [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]",
-            ));
-        }
-        if value.chars().count() > 256 || !value.chars().all(is_tag_char) {
-            return Err(bad(
-                "a tag value must be at most 256 characters of [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]",
-            ));
-        }
-        if key.to_lowercase().starts_with("aws:") {
-            return Err(bad(&format!(
-                "the tag key '{key}' uses the reserved prefix 'aws:'"
-            )));
-        }
-        if tags.iter().any(|(k, _, _)| k.eq_ignore_ascii_case(key)) {
-            return Err(bad("duplicate tag keys (tag keys are case insensitive)"));
-        }
-        let is_transitive = transitive.iter().any(|t| t.eq_ignore_ascii_case(key));
-        tags.push((key.clone(), value, is_transitive));
+        pairs.push((key, value));
     }
-    if transitive.len() > 50 {
-        return Err(bad("more than 50 transitive tag keys"));
-    }
-    if let Some(t) = transitive
-        .iter()
-        .find(|t| !tags.iter().any(|(k, _, _)| k.eq_ignore_ascii_case(t)))
-    {
-        return Err(bad(&format!(
-            "the transitive tag key '{t}' is not among principal_tags"
-        )));
-    }
-    Ok((tags, transitive))
+    crate::claims::session_tags(pairs, transitive).map_err(TokenError::Tags)
 }
 
 #[cfg(test)]

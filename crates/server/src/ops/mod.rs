@@ -2,18 +2,22 @@
 //! caller that skipped authentication or authorization.
 
 mod assume_role;
+mod federated;
 mod get_access_key_info;
 mod get_caller_identity;
 mod get_federation_token;
 mod get_session_token;
+mod saml;
 mod session;
 mod web_identity;
 
 use crate::authorize::Authorized;
+use crate::config::SamlConfig;
 use crate::crypto::CryptoError;
 use crate::keyring::KeyRing;
 use crate::oidc::{Federation, WebIdentityError};
 use crate::snapshot::Snapshot;
+use crate::store::Store;
 use crate::tokens::MintError;
 use tessera_proto::sts::{Request, Response, Unsigned};
 use time::OffsetDateTime;
@@ -83,6 +87,21 @@ pub enum OpError {
     /// The web identity token or its provider was refused.
     #[error(transparent)]
     WebIdentity(#[from] WebIdentityError),
+    /// The SAML response was refused (its signature, shape, times, issuer or audience).
+    #[error(transparent)]
+    Saml(#[from] tessera_saml::SamlError),
+    /// `InvalidIdentityToken`: an AWS attribute of a verified SAML response breaks a rule.
+    #[error("{0}")]
+    SamlClaim(String),
+    /// `InvalidIdentityToken`: `PrincipalArn` names no SAML provider of the role's account.
+    #[error("No SAML provider {0} exists in the role's account.")]
+    SamlNoProvider(String),
+    /// `InvalidIdentityToken`: the assertion was used before.
+    #[error("The SAML assertion has already been used.")]
+    SamlReplay,
+    /// The single-use record of an assertion could not be written.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }
 
 /// Runs an authorized request.
@@ -97,14 +116,26 @@ pub fn execute(authorized: Authorized, ctx: &OpContext<'_>) -> Result<Response, 
     }
 }
 
-/// Runs an unsigned action (`AssumeRoleWithWebIdentity`), whose token is its credential; the
-/// issuer's keys may have to be fetched first.
-pub async fn execute_unsigned(
-    federation: &Federation,
+/// What unsigned actions need beyond the snapshot: the rules and keys of federation, and the
+/// store for single-use records.
+pub struct Federations<'a, S> {
+    /// OpenID Connect issuers' keys and rules.
+    pub oidc: &'a Federation,
+    /// How SAML responses are judged.
+    pub saml: &'a SamlConfig,
+    /// Where used SAML assertion ids are recorded.
+    pub store: &'a S,
+}
+
+/// Runs an unsigned action (`AssumeRoleWithWebIdentity`, `AssumeRoleWithSAML`), whose token or
+/// assertion is its credential; an issuer's keys may have to be fetched first.
+pub async fn execute_unsigned<S: Store>(
+    federations: &Federations<'_, S>,
     request: &Unsigned,
     ctx: &OpContext<'_>,
 ) -> Result<Response, OpError> {
     match request {
-        Unsigned::WebIdentity(r) => web_identity::run(federation, r, ctx).await,
+        Unsigned::WebIdentity(r) => web_identity::run(federations.oidc, r, ctx).await,
+        Unsigned::Saml(r) => saml::run(federations.store, federations.saml, r, ctx).await,
     }
 }

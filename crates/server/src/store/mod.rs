@@ -61,6 +61,8 @@ pub enum OwnerTable {
     Policy,
     /// A virtual MFA device's (tags only; its owner id is its serial number).
     MfaDevice,
+    /// A SAML provider's (tags only; its owner id is its ARN).
+    SamlProvider,
 }
 
 impl OwnerTable {
@@ -73,6 +75,7 @@ impl OwnerTable {
             Self::OidcProvider => "oidc-provider",
             Self::Policy => "policy",
             Self::MfaDevice => "mfa-device",
+            Self::SamlProvider => "saml-provider",
         }
     }
 }
@@ -179,6 +182,23 @@ pub struct OidcProviderRow {
     pub created_at: i64,
 }
 
+/// An IAM SAML provider row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SamlProviderRow {
+    /// `arn:<partition>:iam::<account>:saml-provider/<name>`.
+    pub arn: String,
+    /// Owning account.
+    pub account_id: String,
+    /// The name (unique in the account).
+    pub name: String,
+    /// `SAMLProviderUUID`.
+    pub uuid: String,
+    /// The metadata document as uploaded (parsed again when the snapshot is built).
+    pub metadata: String,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
 /// A tag or an inline policy of a user or role, as read back.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OwnedRow {
@@ -273,6 +293,20 @@ pub enum Write {
     },
     /// Delete a provider (its tags go with it).
     DeleteOidcProvider {
+        /// Which provider.
+        arn: String,
+    },
+    /// Create a SAML provider.
+    InsertSamlProvider(SamlProviderRow),
+    /// Replace a SAML provider's metadata.
+    UpdateSamlProvider {
+        /// Which provider.
+        arn: String,
+        /// The new document.
+        metadata: String,
+    },
+    /// Delete a SAML provider (its tags go with it).
+    DeleteSamlProvider {
         /// Which provider.
         arn: String,
     },
@@ -446,6 +480,8 @@ pub struct StoreData {
     pub attachments: Vec<AttachmentRow>,
     /// Virtual MFA devices.
     pub mfa_devices: Vec<MfaDeviceRow>,
+    /// SAML providers.
+    pub saml_providers: Vec<SamlProviderRow>,
     /// Inline policies of users, groups and roles.
     pub policies: Vec<OwnedRow>,
     /// Tags of users and roles, in insertion order.
@@ -477,6 +513,15 @@ pub trait Store: Send + Sync + 'static {
     fn apply(&self, writes: &[Write]) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Reads every identity, for a new snapshot.
     fn load(&self) -> impl Future<Output = Result<StoreData, StoreError>> + Send;
+    /// Records that `(kind, id)` has been used, until `expires_at` (Unix seconds); `false` when
+    /// it was already recorded and has not expired (a replay). Expired records are purged.
+    fn claim_once(
+        &self,
+        kind: &str,
+        id: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Reads the key ring.
     fn ring_keys(&self) -> impl Future<Output = Result<Vec<StoredRingKey>, StoreError>> + Send;
     /// Adds a ring key and demotes the current active key(s) at `now`, all or nothing.

@@ -3,8 +3,8 @@
 
 use super::{
     AccessKeyRow, AccountRow, AttachmentRow, Bootstrap, GroupRow, ManagedPolicyRow, MfaDeviceRow,
-    OidcProviderRow, OwnedRow, OwnerTable, PolicyVersionRow, RoleRow, Store, StoreData, StoreError,
-    UserRow, Write,
+    OidcProviderRow, OwnedRow, OwnerTable, PolicyVersionRow, RoleRow, SamlProviderRow, Store,
+    StoreData, StoreError, UserRow, Write,
 };
 use crate::keyring::StoredRingKey;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_4_oidc.sql"),
     include_str!("schema_5_managed.sql"),
     include_str!("schema_6_mfa.sql"),
+    include_str!("schema_7_saml.sql"),
 ];
 
 /// Lists are stored as JSON arrays: they are read and written whole.
@@ -106,7 +107,7 @@ async fn apply_one(
             let sql = match table {
                 OwnerTable::User => "UPDATE users SET name = ?, name_folded = ?, path = ? WHERE unique_id = ?",
                 OwnerTable::Group => "UPDATE iam_groups SET name = ?, name_folded = ?, path = ? WHERE unique_id = ?",
-                OwnerTable::Role | OwnerTable::OidcProvider | OwnerTable::Policy | OwnerTable::MfaDevice => {
+                OwnerTable::Role | OwnerTable::OidcProvider | OwnerTable::Policy | OwnerTable::MfaDevice | OwnerTable::SamlProvider => {
                     return Err(corrupt("only users and groups are renamed"));
                 }
             };
@@ -155,6 +156,7 @@ async fn apply_one(
                 OwnerTable::OidcProvider => ("DELETE FROM oidc_provider_tags WHERE provider_arn = ?", "INSERT INTO oidc_provider_tags (provider_arn, key, key_folded, value) VALUES (?, ?, ?, ?)"),
                 OwnerTable::Policy => ("DELETE FROM policy_tags WHERE policy_arn = ?", "INSERT INTO policy_tags (policy_arn, key, key_folded, value) VALUES (?, ?, ?, ?)"),
                 OwnerTable::MfaDevice => ("DELETE FROM mfa_device_tags WHERE serial = ?", "INSERT INTO mfa_device_tags (serial, key, key_folded, value) VALUES (?, ?, ?, ?)"),
+                OwnerTable::SamlProvider => ("DELETE FROM saml_provider_tags WHERE provider_arn = ?", "INSERT INTO saml_provider_tags (provider_arn, key, key_folded, value) VALUES (?, ?, ?, ?)"),
                 OwnerTable::Group => return Err(corrupt("groups have no tags")),
             };
             sqlx::query(delete).bind(owner_id).execute(&mut **tx).await.map_err(conflict_or)?;
@@ -175,7 +177,7 @@ async fn apply_one(
                 OwnerTable::User => "INSERT INTO user_policies (user_id, name, document) VALUES (?, ?, ?) ON CONFLICT (user_id, name) DO UPDATE SET document = excluded.document",
                 OwnerTable::Role => "INSERT INTO role_policies (role_id, name, document) VALUES (?, ?, ?) ON CONFLICT (role_id, name) DO UPDATE SET document = excluded.document",
                 OwnerTable::Group => "INSERT INTO group_policies (group_id, name, document) VALUES (?, ?, ?) ON CONFLICT (group_id, name) DO UPDATE SET document = excluded.document",
-                OwnerTable::OidcProvider | OwnerTable::Policy | OwnerTable::MfaDevice => return Err(corrupt("only users, groups and roles have inline policies")),
+                OwnerTable::OidcProvider | OwnerTable::Policy | OwnerTable::MfaDevice | OwnerTable::SamlProvider => return Err(corrupt("only users, groups and roles have inline policies")),
             };
             sqlx::query(sql).bind(owner_id).bind(name).bind(document).execute(&mut **tx).await
         }
@@ -184,7 +186,7 @@ async fn apply_one(
                 OwnerTable::User => "DELETE FROM user_policies WHERE user_id = ? AND name = ?",
                 OwnerTable::Role => "DELETE FROM role_policies WHERE role_id = ? AND name = ?",
                 OwnerTable::Group => "DELETE FROM group_policies WHERE group_id = ? AND name = ?",
-                OwnerTable::OidcProvider | OwnerTable::Policy | OwnerTable::MfaDevice => return Err(corrupt("only users, groups and roles have inline policies")),
+                OwnerTable::OidcProvider | OwnerTable::Policy | OwnerTable::MfaDevice | OwnerTable::SamlProvider => return Err(corrupt("only users, groups and roles have inline policies")),
             };
             sqlx::query(sql).bind(owner_id).bind(name).execute(&mut **tx).await
         }
@@ -209,6 +211,27 @@ async fn apply_one(
         }
         Write::DeleteOidcProvider { arn } => {
             sqlx::query("DELETE FROM oidc_providers WHERE arn = ?").bind(arn).execute(&mut **tx).await
+        }
+        Write::InsertSamlProvider(p) => {
+            sqlx::query("INSERT INTO saml_providers (arn, account_id, name, uuid, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+                .bind(&p.arn)
+                .bind(&p.account_id)
+                .bind(&p.name)
+                .bind(&p.uuid)
+                .bind(&p.metadata)
+                .bind(p.created_at)
+                .execute(&mut **tx)
+                .await
+        }
+        Write::UpdateSamlProvider { arn, metadata } => {
+            sqlx::query("UPDATE saml_providers SET metadata = ? WHERE arn = ?")
+                .bind(metadata)
+                .bind(arn)
+                .execute(&mut **tx)
+                .await
+        }
+        Write::DeleteSamlProvider { arn } => {
+            sqlx::query("DELETE FROM saml_providers WHERE arn = ?").bind(arn).execute(&mut **tx).await
         }
         Write::InsertManagedPolicy(p) => {
             sqlx::query("INSERT INTO managed_policies (arn, unique_id, account_id, name, name_folded, path, description, default_version, next_version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
@@ -302,7 +325,7 @@ async fn apply_one(
             let sql = match table {
                 OwnerTable::User => "UPDATE users SET boundary = ? WHERE unique_id = ?",
                 OwnerTable::Role => "UPDATE roles SET boundary = ? WHERE unique_id = ?",
-                OwnerTable::Group | OwnerTable::OidcProvider | OwnerTable::Policy | OwnerTable::MfaDevice => {
+                OwnerTable::Group | OwnerTable::OidcProvider | OwnerTable::Policy | OwnerTable::MfaDevice | OwnerTable::SamlProvider => {
                     return Err(corrupt("only users and roles have permissions boundaries"));
                 }
             };
@@ -500,6 +523,23 @@ impl Store for SqliteStore {
             })
         })
         .collect::<Result<_, StoreError>>()?;
+        let saml_providers = sqlx::query(
+            "SELECT arn, account_id, name, uuid, metadata, created_at FROM saml_providers",
+        )
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(SamlProviderRow {
+                arn: r.try_get(0)?,
+                account_id: r.try_get(1)?,
+                name: r.try_get(2)?,
+                uuid: r.try_get(3)?,
+                metadata: r.try_get(4)?,
+                created_at: r.try_get(5)?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
         let managed_policies = sqlx::query("SELECT arn, unique_id, account_id, name, path, description, default_version, next_version, created_at, updated_at FROM managed_policies")
             .fetch_all(&mut *tx)
             .await?
@@ -610,6 +650,10 @@ impl Store for SqliteStore {
                 OwnerTable::MfaDevice,
                 "SELECT serial, key, value FROM mfa_device_tags ORDER BY rowid",
             ),
+            (
+                OwnerTable::SamlProvider,
+                "SELECT provider_arn, key, value FROM saml_provider_tags ORDER BY rowid",
+            ),
         ] {
             for r in sqlx::query(sql).fetch_all(&mut *tx).await? {
                 tags.push(OwnedRow {
@@ -663,9 +707,35 @@ impl Store for SqliteStore {
             memberships,
             attachments,
             mfa_devices,
+            saml_providers,
             policies,
             tags,
         })
+    }
+
+    async fn claim_once(
+        &self,
+        kind: &str,
+        id: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM single_use WHERE expires_at <= ?")
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        let inserted = sqlx::query(
+            "INSERT INTO single_use (kind, id, expires_at) VALUES (?, ?, ?) ON CONFLICT (kind, id) DO NOTHING",
+        )
+        .bind(kind)
+        .bind(id)
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(inserted == 1)
     }
 
     async fn ring_keys(&self) -> Result<Vec<StoredRingKey>, StoreError> {
