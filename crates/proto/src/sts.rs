@@ -1108,6 +1108,36 @@ mod tests {
     }
 
     #[test]
+    fn saml_parameters_are_validated_without_echoing_the_assertion() {
+        let ok = decode_unsigned(
+            Action::AssumeRoleWithSaml,
+            &params("RoleArn=arn:aws:iam::123456789012:role/r&PrincipalArn=arn:aws:iam::123456789012:saml-provider/p&SAMLAssertion=PHNhbWw%2B&DurationSeconds=900"),
+        )
+        .unwrap();
+        let Unsigned::Saml(r) = ok else {
+            panic!("a SAML request")
+        };
+        assert_eq!(r.saml_assertion, "PHNhbWw+");
+        assert!(!format!("{r:?}").contains("PHNhbWw"));
+        let big = "A".repeat(100_001);
+        let e = decode_unsigned(
+            Action::AssumeRoleWithSaml,
+            &params(&format!(
+                "RoleArn=x&SAMLAssertion={big}&DurationSeconds=43201"
+            )),
+        )
+        .unwrap_err();
+        assert!(
+            e.message.starts_with("4 validation errors detected"),
+            "{}",
+            e.message
+        );
+        assert!(e.message.contains("principalArn"), "{}", e.message);
+        assert!(e.message.contains("'sAMLAssertion' failed to satisfy constraint: Member must have length less than or equal to 100000"), "{}", e.message);
+        assert!(!e.message.contains("AAAA"), "the assertion is not echoed");
+    }
+
+    #[test]
     fn unimplemented_actions_say_so() {
         assert_eq!(
             decode(Action::AssumeRoot, &params("")).unwrap_err().code,

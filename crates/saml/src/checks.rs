@@ -199,3 +199,192 @@ mod tests {
         ));
     }
 }
+
+#[cfg(test)]
+mod rule_tests {
+    use super::*;
+    use crate::metadata::SigningKey;
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-24 12:00 UTC);
+    const ENTITY: &str = "https://idp.example.test/saml";
+    const AWS: &str = "https://signin.aws.amazon.com/saml";
+
+    fn metadata(valid_until: Option<OffsetDateTime>) -> Metadata {
+        Metadata {
+            entity_id: ENTITY.to_owned(),
+            valid_until,
+            keys: Vec::<SigningKey>::new(),
+        }
+    }
+
+    fn assertion() -> Assertion {
+        Assertion {
+            id: "_a".to_owned(),
+            issuer: ENTITY.to_owned(),
+            response_issuer: Some(ENTITY.to_owned()),
+            destination: Some(AWS.to_owned()),
+            name_id: None,
+            confirmations: vec![Confirmation {
+                recipient: Some(AWS.to_owned()),
+                not_before: None,
+                not_on_or_after: Some(NOW + Duration::minutes(5)),
+            }],
+            not_before: Some(NOW - Duration::minutes(1)),
+            not_on_or_after: Some(NOW + Duration::minutes(10)),
+            audience_restrictions: vec![vec![AWS.to_owned()]],
+            session_not_on_or_after: None,
+            attributes: Vec::new(),
+        }
+    }
+
+    fn run(
+        edit: impl FnOnce(&mut Assertion),
+        valid_until: Option<OffsetDateTime>,
+    ) -> Result<Checked, SamlError> {
+        let mut a = assertion();
+        edit(&mut a);
+        let md = metadata(valid_until);
+        let patterns = vec![AWS.to_owned(), "urn:amazon:webservices".to_owned()];
+        check(
+            &a,
+            &Expectations {
+                metadata: &md,
+                provider_id: "ID1",
+                audiences: &patterns,
+                recipients: &patterns,
+                now: NOW,
+                skew: Duration::minutes(5),
+            },
+        )
+    }
+
+    #[test]
+    fn a_good_assertion_passes_and_is_usable_until_the_earliest_end() {
+        let checked = run(|_| {}, None).expect("valid");
+        assert_eq!(checked.recipient, AWS);
+        assert_eq!(checked.usable_until, NOW + Duration::minutes(5));
+    }
+
+    #[test]
+    fn issuer_rules() {
+        assert_eq!(
+            run(|a| a.issuer = "https://evil".into(), None),
+            Err(SamlError::Issuer)
+        );
+        assert_eq!(
+            run(|a| a.response_issuer = Some("https://evil".into()), None),
+            Err(SamlError::Issuer)
+        );
+        assert!(run(|a| a.response_issuer = None, None).is_ok());
+    }
+
+    #[test]
+    fn metadata_expiry() {
+        assert_eq!(run(|_| {}, Some(NOW)), Err(SamlError::ProviderExpired));
+        assert!(run(|_| {}, Some(NOW + Duration::seconds(1))).is_ok());
+    }
+
+    #[test]
+    fn condition_times_with_skew() {
+        assert!(run(|a| a.not_before = Some(NOW + Duration::minutes(5)), None).is_ok());
+        assert!(matches!(
+            run(|a| a.not_before = Some(NOW + Duration::minutes(6)), None),
+            Err(SamlError::Rejected(_))
+        ));
+        assert!(
+            run(
+                |a| a.not_on_or_after = Some(NOW - Duration::minutes(4)),
+                None
+            )
+            .is_ok()
+        );
+        assert_eq!(
+            run(
+                |a| a.not_on_or_after = Some(NOW - Duration::minutes(5)),
+                None
+            ),
+            Err(SamlError::Expired)
+        );
+    }
+
+    #[test]
+    fn bearer_confirmation_rules() {
+        assert!(matches!(
+            run(|a| a.confirmations.clear(), None),
+            Err(SamlError::Malformed(_))
+        ));
+        assert!(matches!(
+            run(|a| a.confirmations.push(a.confirmations[0].clone()), None),
+            Err(SamlError::Malformed(_))
+        ));
+        assert!(matches!(
+            run(|a| a.confirmations[0].recipient = None, None),
+            Err(SamlError::Malformed(_))
+        ));
+        assert!(matches!(
+            run(|a| a.confirmations[0].not_on_or_after = None, None),
+            Err(SamlError::Malformed(_))
+        ));
+        assert_eq!(
+            run(
+                |a| a.confirmations[0].not_on_or_after = Some(NOW - Duration::minutes(6)),
+                None
+            ),
+            Err(SamlError::Expired)
+        );
+        assert!(matches!(
+            run(
+                |a| a.confirmations[0].not_before = Some(NOW + Duration::minutes(6)),
+                None
+            ),
+            Err(SamlError::Rejected(_))
+        ));
+    }
+
+    #[test]
+    fn recipient_and_destination_must_be_accepted() {
+        assert_eq!(
+            run(
+                |a| a.confirmations[0].recipient = Some("https://evil/saml".into()),
+                None
+            ),
+            Err(SamlError::Recipient)
+        );
+        assert_eq!(
+            run(|a| a.destination = Some("https://evil/saml".into()), None),
+            Err(SamlError::Recipient)
+        );
+        assert!(run(|a| a.destination = None, None).is_ok());
+    }
+
+    #[test]
+    fn every_audience_restriction_must_name_us() {
+        assert_eq!(
+            run(|a| a.audience_restrictions.clear(), None),
+            Err(SamlError::Audience)
+        );
+        assert_eq!(
+            run(
+                |a| a.audience_restrictions = vec![vec!["urn:other".into()]],
+                None
+            ),
+            Err(SamlError::Audience)
+        );
+        assert_eq!(
+            run(
+                |a| a.audience_restrictions.push(vec!["urn:other".into()]),
+                None
+            ),
+            Err(SamlError::Audience)
+        );
+        assert!(
+            run(
+                |a| a.audience_restrictions =
+                    vec![vec!["urn:other".into(), "urn:amazon:webservices".into()]],
+                None
+            )
+            .is_ok()
+        );
+    }
+}

@@ -11,7 +11,7 @@
 
 use base64::Engine;
 use std::path::{Path, PathBuf};
-use tessera_saml::{SigningKey, verify};
+use tessera_saml::{Metadata, SamlError, SigningKey, verify};
 
 fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
@@ -76,4 +76,149 @@ fn a_key_from_metadata_with_two_certificates_verifies() {
     let xml = std::fs::read_to_string(data_dir().join("wrong-cert.xml")).expect("fixture exists");
     assert!(verify(&xml, &[key("other")]).is_err());
     assert!(verify(&xml, &[key("other"), key("idp")]).is_ok());
+}
+
+/// The valid, assertion-signed response every structural test below edits.
+fn base() -> String {
+    std::fs::read_to_string(data_dir().join("signxml-rsa-sha256-assertion.xml"))
+        .expect("fixture exists")
+}
+
+fn refused(edit: impl FnOnce(String) -> String) -> SamlError {
+    verify(&edit(base()), &[key("idp")]).expect_err("the edited response is refused")
+}
+
+#[test]
+fn structural_rules_each_refuse() {
+    assert!(
+        verify(&base(), &[key("idp")]).is_ok(),
+        "the base response is valid"
+    );
+    let assertion_start = |s: &str| s.find("<saml:Assertion ").expect("an assertion");
+    let assertion_end = |s: &str| s.find("</saml:Assertion>").expect("an assertion end") + 17;
+
+    let e = refused(|s| s.replace("status:Success", "status:Responder"));
+    assert!(matches!(e, SamlError::Rejected(_)), "{e:?}");
+
+    let e = refused(|s| {
+        s.replace(
+            "</samlp:Response>",
+            "<saml:EncryptedAssertion/></samlp:Response>",
+        )
+    });
+    assert_eq!(e, SamlError::Encrypted);
+
+    // A second, unsigned assertion anywhere.
+    let e = refused(|s| {
+        let copy = s[assertion_start(&s)..assertion_end(&s)].replace("_assertion-01", "_copy");
+        s.replace("</samlp:Response>", &format!("{copy}</samlp:Response>"))
+    });
+    assert!(matches!(e, SamlError::Malformed(_)), "{e:?}");
+
+    // Two elements with one ID.
+    let e = refused(|s| s.replace("ID=\"_response-01\"", "ID=\"_assertion-01\""));
+    assert!(matches!(e, SamlError::Malformed(_)), "{e:?}");
+
+    // A signature somewhere else than directly in the Response or the Assertion.
+    let e = refused(|s| {
+        s.replace(
+            "<samlp:Status>",
+            "<samlp:Extensions><ds:Signature xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"/></samlp:Extensions><samlp:Status>",
+        )
+    });
+    assert!(matches!(e, SamlError::Signature(_)), "{e:?}");
+
+    // Two signatures in the assertion.
+    let e = refused(|s| {
+        let start = s.find("<ds:Signature").expect("a signature");
+        let end = s.find("</ds:Signature>").expect("a signature end") + 15;
+        let sig = s[start..end].to_owned();
+        s.replacen(&sig, &format!("{sig}{sig}"), 1)
+    });
+    assert!(matches!(e, SamlError::Signature(_)), "{e:?}");
+
+    // An Object in the signature.
+    let e = refused(|s| s.replacen("</ds:Signature>", "<ds:Object/></ds:Signature>", 1));
+    assert!(matches!(e, SamlError::Signature(_)), "{e:?}");
+
+    // Algorithms outside the accepted set.
+    for (from, to) in [
+        ("xmldsig-more#rsa-sha256", "xmldsig-more#rsa-sha384"),
+        ("xmlenc#sha256", "xmldsig-more#sha384"),
+        (
+            "xml-exc-c14n#\"/><ds:SignatureMethod",
+            "REC-xml-c14n-20010315\"/><ds:SignatureMethod",
+        ),
+    ] {
+        let e = refused(|s| s.replacen(from, to, 1));
+        assert!(matches!(e, SamlError::Signature(_)), "{from}: {e:?}");
+    }
+    // An extra transform.
+    let e = refused(|s| {
+        s.replacen(
+            "</ds:Transforms>",
+            "<ds:Transform Algorithm=\"http://www.w3.org/TR/1999/REC-xpath-19991116\"/></ds:Transforms>",
+            1,
+        )
+    });
+    assert!(matches!(e, SamlError::Signature(_)), "{e:?}");
+
+    // Not a SAML 2.0 response, or not XML at all.
+    for edit in [
+        |s: String| {
+            s.replace(
+                "Version=\"2.0\" IssueInstant=\"2025-01-01T00:00:00Z\" Destination",
+                "Version=\"1.1\" IssueInstant=\"2025-01-01T00:00:00Z\" Destination",
+            )
+        },
+        |s: String| s.replace("urn:oasis:names:tc:SAML:2.0:protocol", "urn:example:other"),
+        |s: String| format!("<!DOCTYPE r [<!ENTITY x \"y\">]>{s}"),
+        |s: String| s[..s.len() / 2].to_owned(),
+    ] {
+        let e = refused(edit);
+        assert!(matches!(e, SamlError::Malformed(_)), "{e:?}");
+    }
+}
+
+#[test]
+fn metadata_rules() {
+    let pem = std::fs::read_to_string(data_dir().join("idp-cert.pem")).expect("cert exists");
+    let cert: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let document = |extra: &str, key_descriptor: &str| {
+        format!(
+            r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="https://idp.example.test/saml"{extra}><md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">{key_descriptor}</md:IDPSSODescriptor></md:EntityDescriptor>"#
+        )
+    };
+    let signing = |usage: &str, cert: &str| {
+        format!(
+            r#"<md:KeyDescriptor{usage}><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"#
+        )
+    };
+    let ok = Metadata::parse(&document("", &signing(" use=\"signing\"", &cert))).expect("valid");
+    assert_eq!(ok.entity_id, "https://idp.example.test/saml");
+    assert_eq!(ok.keys.len(), 1);
+    assert_eq!(ok.valid_until, None);
+    let unspecified = Metadata::parse(&document(
+        " validUntil=\"2030-01-01T00:00:00Z\"",
+        &signing("", &cert),
+    ))
+    .expect("valid");
+    assert_eq!(
+        unspecified.valid_until.map(|t| t.unix_timestamp()),
+        Some(1_893_456_000)
+    );
+    for bad in [
+        document("", &signing(" use=\"encryption\"", &cert)),
+        document("", ""),
+        document("", &signing("", "not base64!")),
+        document("", &signing("", "AAAA")),
+        document(" validUntil=\"tomorrow\"", &signing("", &cert)),
+        document("", &signing("", &cert))
+            .replace(" entityID=\"https://idp.example.test/saml\"", ""),
+        document("", &signing("", &cert)).replace("IDPSSODescriptor", "SPSSODescriptor"),
+        format!("<!DOCTYPE x>{}", document("", &signing("", &cert))),
+        "not xml".to_owned(),
+    ] {
+        assert!(Metadata::parse(&bad).is_err(), "{bad}");
+    }
 }
