@@ -222,3 +222,36 @@ fn metadata_rules() {
         assert!(Metadata::parse(&bad).is_err(), "{bad}");
     }
 }
+
+/// Truncations and single-character edits anywhere in a signed response never panic, and an
+/// edit never yields different assertion claims under a valid signature. (The response's own
+/// `Issuer` and `Destination` lie outside an assertion-only signature; they are checked
+/// against fixed expectations, never trusted.)
+#[test]
+fn edits_anywhere_are_refused_or_harmless() {
+    let original = base();
+    let keys = [key("idp")];
+    let signed_part = |mut a: tessera_saml::Assertion| {
+        a.response_issuer = None;
+        a.destination = None;
+        a
+    };
+    let claims = signed_part(verify(&original, &keys).expect("valid"));
+    let chars: Vec<char> = original.chars().collect();
+    for i in (0..chars.len()).step_by(7) {
+        let truncated: String = chars[..i].iter().collect();
+        assert!(verify(&truncated, &keys).is_err(), "truncated at {i}");
+        for replacement in ['<', '&', '"', 'x', '\u{e9}'] {
+            let mut edited = chars.clone();
+            edited[i] = replacement;
+            let edited: String = edited.into_iter().collect();
+            if let Ok(other) = verify(&edited, &keys) {
+                assert_eq!(
+                    signed_part(other),
+                    claims,
+                    "an edit at {i} changed the claims"
+                );
+            }
+        }
+    }
+}
