@@ -1,12 +1,14 @@
 //! A small XML writer for Query-protocol responses: elements and escaped text, nothing else.
 
-/// Appends `text` escaped for element content and attribute values (`& < > " '`).
+/// Appends `text` escaped for element content and attribute values (`& < > " '`, and carriage
+/// returns as `&#13;`, which a parser would otherwise turn into line feeds: uploaded documents
+/// such as SAML metadata must come back byte for byte).
 pub fn escape_into(out: &mut String, text: &str) {
     let mut rest = text;
     // Byte scan: the five characters are ASCII, so no UTF-8 boundary is ever split.
     while let Some(i) = rest
         .bytes()
-        .position(|b| matches!(b, b'&' | b'<' | b'>' | b'"' | b'\''))
+        .position(|b| matches!(b, b'&' | b'<' | b'>' | b'"' | b'\'' | b'\r'))
     {
         let (plain, tail) = rest.split_at(i);
         out.push_str(plain);
@@ -16,6 +18,7 @@ pub fn escape_into(out: &mut String, text: &str) {
             Some('<') => "&lt;",
             Some('>') => "&gt;",
             Some('"') => "&quot;",
+            Some('\r') => "&#13;",
             _ => "&apos;",
         });
         rest = chars.as_str();
@@ -108,8 +111,8 @@ mod tests {
     #[test]
     fn escapes_the_five_characters() {
         let mut out = String::new();
-        escape_into(&mut out, r#"a&b<c>d"e'f€"#);
-        assert_eq!(out, "a&amp;b&lt;c&gt;d&quot;e&apos;f€");
+        escape_into(&mut out, "a&b<c>d\"e'f€\r\n");
+        assert_eq!(out, "a&amp;b&lt;c&gt;d&quot;e&apos;f€&#13;\n");
         let mut plain = String::new();
         escape_into(&mut plain, "plain");
         assert_eq!(plain, "plain");

@@ -224,10 +224,16 @@ pub(super) async fn run<S: Store>(
     let xml = tessera_saml::decode(&req.saml_assertion)?;
     let role_arn = Arn::parse(&req.role_arn)
         .ok_or_else(|| OpError::Invalid(format!("{} is not a valid role ARN.", req.role_arn)))?;
+    // A role can only trust providers of its own account. Deciding this from the two ARNs
+    // alone, before any lookup, tells nothing about another account's providers.
+    let provider_arn = Arn::parse(&req.principal_arn)
+        .ok_or_else(|| OpError::SamlNoProvider(req.principal_arn.clone()))?;
+    if provider_arn.account() != role_arn.account() {
+        return Err(OpError::FederationDenied(ACTION));
+    }
     let provider = ctx
         .snapshot
         .saml_provider(&req.principal_arn)
-        .filter(|p| p.account.to_string() == role_arn.account())
         .cloned()
         .ok_or_else(|| OpError::SamlNoProvider(req.principal_arn.clone()))?;
     let assertion = tessera_saml::verify(&xml, &provider.metadata.keys)?;
