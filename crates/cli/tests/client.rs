@@ -235,7 +235,8 @@ fn every_action_through_the_client() {
         let e = anonymous
             .assume_role_with_saml(AssumeRoleWithSAMLRequest {
                 role_arn: web_role.clone(),
-                principal_arn: "arn:aws:iam::123456789012:saml-provider/x".into(),
+                // A provider name of the role's own account that does not exist.
+                principal_arn: web_role.replace(":role/", ":saml-provider/no-such-"),
                 saml_assertion: "PHNhbWw+".into(),
                 ..Default::default()
             })
