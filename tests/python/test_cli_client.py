@@ -762,10 +762,6 @@ def test_get_federation_token(cli, server, account, output):
 
 
 @pytest.mark.parametrize("command, operation, args, aws_only", [
-    ("assume-role-with-saml", "AssumeRoleWithSAML",
-     ["--role-arn", "arn:aws:iam::{account}:role/saml-role",
-      "--principal-arn", "arn:aws:iam::{account}:saml-provider/idp",
-      "--saml-assertion", "PHNhbWxwOlJlc3BvbnNlLz4="], []),
     ("decode-authorization-message", "DecodeAuthorizationMessage",
      ["--encoded-message", "an-encoded-message"], []),
     ("assume-root", "AssumeRoot",
@@ -777,13 +773,24 @@ def test_get_federation_token(cli, server, account, output):
     # (the audience is not a URL: the aws CLI v1 would fetch an http(s):// parameter value)
     ("get-web-identity-token", "GetWebIdentityToken",
      ["--audience", "tessera-test-audience", "--signing-algorithm", "RS256"], []),
-], ids=["saml", "decode-authorization-message", "assume-root", "delegated-access-token",
+], ids=["decode-authorization-message", "assume-root", "delegated-access-token",
         "web-identity-token"])
 def test_not_implemented_actions(cli, account, command, operation, args, aws_only):
     args = [a.format(account=account) for a in args]
     assert_same_service_error(
         cli.sts(command, *args), cli.aws_sts(command, *args, *aws_only),
         "NotImplemented", operation, f"{operation} is not implemented by this server yet.")
+
+
+def test_assume_role_with_saml_unknown_provider(cli, account):
+    # Unsigned, like the aws CLI: both reach the server's SAML checks and get its error.
+    args = ["--role-arn", f"arn:aws:iam::{account}:role/saml-role",
+            "--principal-arn", f"arn:aws:iam::{account}:saml-provider/no-such-idp",
+            "--saml-assertion", "PHNhbWxwOlJlc3BvbnNlLz4="]
+    assert_same_service_error(
+        cli.sts("assume-role-with-saml", *args), cli.aws_sts("assume-role-with-saml", *args),
+        "InvalidIdentityToken", "AssumeRoleWithSAML",
+        f"The SAML provider arn:aws:iam::{account}:saml-provider/no-such-idp does not exist.")
 
 
 def test_get_web_identity_token_requires_the_signing_algorithm(cli):

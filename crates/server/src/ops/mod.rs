@@ -94,7 +94,7 @@ pub enum OpError {
     #[error("{0}")]
     SamlClaim(String),
     /// `InvalidIdentityToken`: `PrincipalArn` names no SAML provider of the role's account.
-    #[error("No SAML provider {0} exists in the role's account.")]
+    #[error("The SAML provider {0} does not exist.")]
     SamlNoProvider(String),
     /// `InvalidIdentityToken`: the assertion was used before.
     #[error("The SAML assertion has already been used.")]
