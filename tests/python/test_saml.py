@@ -56,7 +56,6 @@ from tessera_testlib import (
     DEFAULT_REGION,
     NO_RETRIES,
     Creds,
-    TesseraServer,
     assert_expires_in,
     expect_client_error,
 )
@@ -73,6 +72,7 @@ from test_iam_users import (  # helpers and the fixture account (no tests)
     unique,
 )
 from test_web_identity import (  # helpers (no tests)
+    Stage,
     cli_env,
     client,
     creds_of,
@@ -112,16 +112,9 @@ def saml_trust(provider_arn: str, actions=(SAML,), condition=_UNSET) -> str:
 # ---------------------------------------------------------------------------
 
 
-class SamlStage:
-    """A running Tessera server, its admin's clients and SAML helpers."""
-
-    def __init__(self, server: TesseraServer):
-        self.server = server
-        self.admin = server.admin_credentials()
-        self.iam = client("iam", server, self.admin)
-        self.account = client("sts", server, self.admin).get_caller_identity()["Account"]
-        self.anonymous = client("sts", server)
-        self.anonymous_unvalidated = client("sts", server, unvalidated=True)
+class SamlStage(Stage):
+    """A running Tessera server, its admin's clients (from the web-identity ``Stage``) and SAML
+    helpers; ``register`` registers a SAML IdP instead of an OIDC one."""
 
     def register(self, idp: TestSamlIdP, metadata: Optional[str] = None,
                  name: Optional[str] = None, **kwargs) -> str:
@@ -898,6 +891,13 @@ def test_principal_arn_naming_no_provider(fed):
     ghost = f"arn:aws:iam::{fed.stage.account}:saml-provider/{unique('ghost')}"
     assertion = fed.signed(role_pairs=[(fed.role_arn, ghost)])
     expect_client_error(lambda: fed.stage.assume(assertion, fed.role_arn, ghost),
+                        code="InvalidIdentityToken", status=400)
+
+
+def test_principal_arn_that_is_not_an_arn(fed):
+    not_an_arn = "saml-provider/" + unique("not-an-arn")
+    assertion = fed.signed()
+    expect_client_error(lambda: fed.stage.assume(assertion, fed.role_arn, not_an_arn),
                         code="InvalidIdentityToken", status=400)
 
 

@@ -12,7 +12,6 @@ use crate::c14n::exclusive;
 use crate::dom::{Document, NodeId};
 use crate::metadata::SigningKey;
 use aws_lc_rs::{digest, signature};
-use base64::Engine;
 use subtle::ConstantTimeEq;
 
 /// The XML-DSig namespace.
@@ -30,10 +29,7 @@ fn refuse(why: impl Into<String>) -> DsigError {
 }
 
 fn b64(text: &str) -> Result<Vec<u8>, DsigError> {
-    let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(compact)
-        .map_err(|_| refuse("a digest or signature value is not base64"))
+    crate::decode_base64(text).ok_or_else(|| refuse("a digest or signature value is not base64"))
 }
 
 /// The `PrefixList` of an `ec:InclusiveNamespaces` child of a C14N method element.

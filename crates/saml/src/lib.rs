@@ -17,6 +17,16 @@ pub use checks::{Checked, Expectations, check, pattern_matches};
 pub use metadata::{Metadata, MetadataError, SigningKey};
 pub use response::{Assertion, Confirmation, NameId, decode, verify};
 
+/// Decodes standard base64 as XML carries it: line-wrapped and indented, so ASCII whitespace
+/// anywhere is skipped.
+pub(crate) fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(compact)
+        .ok()
+}
+
 /// Why a SAML response was refused. Each variant maps to one STS error code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SamlError {

@@ -4,7 +4,6 @@
 
 use crate::dom::{Document, NodeId};
 use crate::dsig::DSIG_NS;
-use base64::Engine;
 use time::OffsetDateTime;
 use x509_cert::Certificate;
 use x509_cert::der::Decode;
@@ -120,14 +119,8 @@ impl Metadata {
                     continue;
                 }
                 for cert in certificates(&doc, kd) {
-                    let compact: String = doc
-                        .text(cert)
-                        .chars()
-                        .filter(|c| !c.is_ascii_whitespace())
-                        .collect();
-                    let der = base64::engine::general_purpose::STANDARD
-                        .decode(compact)
-                        .map_err(|_| invalid("an X509Certificate is not base64"))?;
+                    let der = crate::decode_base64(&doc.text(cert))
+                        .ok_or_else(|| invalid("an X509Certificate is not base64"))?;
                     let key = SigningKey::from_certificate_der(&der)?;
                     if !keys.contains(&key) {
                         keys.push(key);

@@ -11,7 +11,6 @@ use crate::SamlError;
 use crate::dom::{Document, NodeId};
 use crate::dsig::{DSIG_NS, verify_enveloped};
 use crate::metadata::{SigningKey, parse_instant};
-use base64::Engine;
 use std::collections::HashSet;
 use time::OffsetDateTime;
 
@@ -87,13 +86,8 @@ fn malformed(why: impl Into<String>) -> SamlError {
 
 /// Decodes the `SAMLAssertion` parameter: standard base64, whitespace tolerated, UTF-8.
 pub fn decode(parameter: &str) -> Result<String, SamlError> {
-    let compact: String = parameter
-        .chars()
-        .filter(|c| !c.is_ascii_whitespace())
-        .collect();
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(compact)
-        .map_err(|_| malformed("The SAML assertion is not valid base64."))?;
+    let bytes = crate::decode_base64(parameter)
+        .ok_or_else(|| malformed("The SAML assertion is not valid base64."))?;
     String::from_utf8(bytes).map_err(|_| malformed("The SAML response is not UTF-8."))
 }
 
