@@ -58,6 +58,27 @@ enum Command {
         /// Log format on stderr.
         #[arg(long, value_enum, default_value = "text")]
         log_format: LogFormat,
+        /// A bootstrap file (see `tessera apply`) to apply at every start, before listening;
+        /// the server does not start when the file is refused.
+        #[arg(long, env = "TESSERA_BOOTSTRAP")]
+        bootstrap: Option<PathBuf>,
+    },
+    /// Bring the store in line with a bootstrap file (TOML): accounts, managed policies, OIDC
+    /// and SAML providers, groups, users (with access keys generated or taken from the
+    /// environment) and roles. Every change goes through the IAM actions' own checks, is
+    /// rehearsed on a copy first and committed in one transaction: a refused file changes
+    /// nothing. Applying a file twice changes nothing the second time. A running server picks
+    /// the changes up on SIGHUP or restart.
+    ///
+    /// Example: tessera apply bootstrap.toml --data-dir ./tessera-data
+    Apply {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The bootstrap file.
+        file: PathBuf,
+        /// Only print what would change.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Manage the key ring that seals session tokens.
     Keys {
@@ -248,6 +269,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             account_id,
             dev,
             log_format,
+            bootstrap,
         } => {
             init_logging(log_format);
             let mut config = load_config(&store)?;
@@ -262,9 +284,29 @@ async fn run(cli: Cli) -> Result<(), String> {
                 config.account_id = account_id;
             }
             config.dev |= dev;
+            if bootstrap.is_some() {
+                config.bootstrap = bootstrap;
+            }
             tessera_server::run(config, shutdown_signal(), |line| println!("{line}"))
                 .await
                 .map_err(|e| e.to_string())
+        }
+        Command::Apply {
+            store,
+            file,
+            dry_run,
+        } => {
+            let config = load_config(&store)?;
+            let applied = tessera_server::apply::apply_file(&config, &file, dry_run)
+                .await
+                .map_err(|e| e.to_string())?;
+            for line in tessera_server::apply::report(&applied, &file, dry_run) {
+                println!("{line}");
+            }
+            if !dry_run && !applied.changes.is_empty() {
+                println!("Send SIGHUP to a running server to pick the changes up.");
+            }
+            Ok(())
         }
         Command::Roles {
             command: RolesCommand::RevokeSessions { store, role_name },

@@ -95,6 +95,13 @@ fn drain(rx: &mut mpsc::Receiver<AuditRecord>, out: &mut BufWriter<File>) -> boo
 }
 
 impl AuditLog {
+    /// A log that keeps nothing, for an app that serves no requests: `tessera apply` runs IAM
+    /// actions on a copy of the store, and actions do not audit (the request pipeline does).
+    pub fn disconnected() -> Self {
+        let (tx, _) = mpsc::channel(1);
+        Self { tx }
+    }
+
     /// Starts the writer thread appending to `path`.
     pub fn start(path: &Path) -> std::io::Result<(Self, AuditWriter)> {
         let file = OpenOptions::new().create(true).append(true).open(path)?;

@@ -32,6 +32,8 @@ pub struct Config {
     pub oidc: OidcConfig,
     /// SAML federation.
     pub saml: SamlConfig,
+    /// A bootstrap file applied at every start, before the server listens (`tessera apply`).
+    pub bootstrap: Option<PathBuf>,
 }
 
 /// How SAML responses are judged (besides their signature and the provider's metadata).
@@ -133,6 +135,7 @@ impl Default for Config {
             dev: false,
             oidc: OidcConfig::default(),
             saml: SamlConfig::default(),
+            bootstrap: None,
         }
     }
 }
@@ -198,6 +201,9 @@ impl Config {
             "TESSERA_OIDC_FETCH_TIMEOUT_SECS",
             &mut oidc.fetch_timeout_secs,
         )?;
+        if let Ok(path) = std::env::var("TESSERA_BOOTSTRAP") {
+            config.bootstrap = Some(PathBuf::from(path));
+        }
         if let Ok(id) = std::env::var("TESSERA_ACCOUNT_ID") {
             config.account_id = Some(id);
         }

@@ -1,6 +1,7 @@
 //! The Tessera server: HTTP, authentication, the STS operations, session tokens, the identity
 //! store and the audit log, wired together by [`run`].
 
+pub mod apply;
 pub mod audit;
 pub mod auth;
 pub mod authorize;
@@ -69,6 +70,9 @@ pub enum ServerError {
     /// First start.
     #[error(transparent)]
     Bootstrap(#[from] bootstrap::BootstrapError),
+    /// The bootstrap file (`serve --bootstrap`) was refused; the server did not start.
+    #[error(transparent)]
+    Apply(Box<apply::ApplyError>),
     /// A cipher failure.
     #[error(transparent)]
     Crypto(#[from] crypto::CryptoError),
@@ -155,6 +159,31 @@ impl<S: Store> App<S> {
     }
 }
 
+/// Puts an app together over an open store: its snapshot and key ring as the store holds them.
+async fn assemble<S: Store>(
+    store: S,
+    master: MasterKey,
+    config: &Config,
+    audit: AuditLog,
+) -> Result<App<S>, ServerError> {
+    let data = store.load().await?;
+    let snapshot = Snapshot::build(&data, &master, &config.partition)?;
+    let ring = KeyRing::load(&master, &store.ring_keys().await?, now_secs())?;
+    Ok(App {
+        store,
+        master,
+        snapshot: ArcSwap::from_pointee(snapshot),
+        ring: ArcSwap::from_pointee(ring),
+        audit,
+        scope_regions: config.scope_regions(),
+        max_body_bytes: config.max_body_bytes,
+        partition: config.partition.clone(),
+        write_lock: tokio::sync::Mutex::new(()),
+        oidc: oidc::Federation::new(&config.oidc)?,
+        saml: config.saml.clone(),
+    })
+}
+
 /// Starts the server: first-start bootstrap if the store is empty, then serves until
 /// `shutdown` completes. `announce` receives the lines to print (credentials only on the first
 /// start).
@@ -183,26 +212,24 @@ pub async fn run(
             dir.credentials().display()
         ));
     }
-    let data = store.load().await?;
-    let snapshot = Snapshot::build(&data, &master, &config.partition)?;
-    let ring = KeyRing::load(&master, &store.ring_keys().await?, now_secs())?;
+    if let Some(path) = &config.bootstrap {
+        let reopened = MasterKey::load_or_create(
+            std::env::var("TESSERA_MASTER_KEY").ok().as_deref(),
+            &dir.master_key(),
+        )?;
+        let applied = apply::apply_to(&config, &dir, reopened, &store, path, false)
+            .await
+            .map_err(|e| ServerError::Apply(Box::new(e)))?;
+        for line in apply::report(&applied, path, false) {
+            announce(&line);
+        }
+    }
     let (audit, audit_writer) = AuditLog::start(&dir.audit())
         .map_err(|e| ServerError::Io(dir.audit().display().to_string(), e))?;
     // The state lives as long as the process serves; leaking it gives every connection a
     // `&'static` to share without reference counting on the hot path.
-    let app: &'static App<SqliteStore> = Box::leak(Box::new(App {
-        store,
-        master,
-        snapshot: ArcSwap::from_pointee(snapshot),
-        ring: ArcSwap::from_pointee(ring),
-        audit,
-        scope_regions: config.scope_regions(),
-        max_body_bytes: config.max_body_bytes,
-        partition: config.partition.clone(),
-        write_lock: tokio::sync::Mutex::new(()),
-        oidc: oidc::Federation::new(&config.oidc)?,
-        saml: config.saml.clone(),
-    }));
+    let app: &'static App<SqliteStore> =
+        Box::leak(Box::new(assemble(store, master, &config, audit).await?));
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| ServerError::Io(config.listen.to_string(), e))?;

@@ -215,6 +215,8 @@ pub struct OwnedRow {
 /// One mutation; [`Store::apply`] runs a list of them in one transaction.
 #[derive(Clone, Debug)]
 pub enum Write {
+    /// Create an account (only a bootstrap file does: IAM has no call for it).
+    InsertAccount(AccountRow),
     /// Create a user.
     InsertUser(UserRow),
     /// Rename or move a user or group (their ids, and so everything that refers to them, stay).

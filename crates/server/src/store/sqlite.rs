@@ -55,6 +55,20 @@ impl SqliteStore {
         Ok(store)
     }
 
+    /// Writes a consistent copy of the whole database to `path` (which must not exist), even
+    /// while a server is writing: `tessera apply` rehearses a bootstrap file on such a copy so a
+    /// file that fails half-way changes nothing.
+    pub async fn copy_to(&self, path: &Path) -> Result<(), StoreError> {
+        let target = path
+            .to_str()
+            .ok_or_else(|| StoreError::Corrupt(format!("path {} is not UTF-8", path.display())))?;
+        sqlx::query("VACUUM INTO ?")
+            .bind(target)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     async fn migrate(&self) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         let applied: i64 = sqlx::query_scalar("PRAGMA user_version")
@@ -91,6 +105,13 @@ async fn apply_one(
     w: &Write,
 ) -> Result<(), StoreError> {
     let result = match w {
+        Write::InsertAccount(a) => {
+            sqlx::query("INSERT INTO accounts (id, created_at) VALUES (?, ?)")
+                .bind(&a.id)
+                .bind(a.created_at)
+                .execute(&mut **tx)
+                .await
+        }
         Write::InsertUser(u) => {
             sqlx::query("INSERT INTO users (unique_id, account_id, name, name_folded, path, boundary, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
                 .bind(&u.unique_id)
