@@ -122,7 +122,10 @@ fn matcher_holds<T>(m: &Matcher<T>, hit: impl Fn(&T) -> bool) -> bool {
     }
 }
 
-fn applies(policy: &Policy, s: &Statement, req: &Request<'_>) -> bool {
+/// Whether statement `s` applies. `bounded`: the principal has a permissions boundary, and then
+/// AWS ignores the exceptions of a `Deny` with `NotPrincipal`: it denies every bounded principal
+/// (IAM User Guide, "NotPrincipal", key points).
+fn applies(policy: &Policy, s: &Statement, req: &Request<'_>, bounded: bool) -> bool {
     let action = req.action.to_lowercase();
     if !matcher_holds(&s.action, |p| matches_tokens(p, &action)) {
         return false;
@@ -139,7 +142,9 @@ fn applies(policy: &Policy, s: &Statement, req: &Request<'_>) -> bool {
     let principal_ok = match &s.principal {
         None => true,
         Some(Matcher::Any(values)) => values.iter().any(|v| v.matches(req.principal)),
-        Some(Matcher::NoneOf(values)) => !not_principal_excludes(values, req.principal),
+        Some(Matcher::NoneOf(values)) => {
+            (bounded && s.effect == Effect::Deny) || !not_principal_excludes(values, req.principal)
+        }
     };
     if !principal_ok {
         return false;
@@ -186,10 +191,16 @@ struct Hits {
     deny: Vec<Matched>,
 }
 
-fn collect(hits: &mut Hits, source: Source, policies: &[&Policy], req: &Request<'_>) {
+fn collect(
+    hits: &mut Hits,
+    source: Source,
+    policies: &[&Policy],
+    req: &Request<'_>,
+    bounded: bool,
+) {
     for (pi, policy) in policies.iter().enumerate() {
         for (si, s) in policy.statements.iter().enumerate() {
-            if applies(policy, s, req) {
+            if applies(policy, s, req, bounded) {
                 let m = Matched {
                     source,
                     policy: pi,
@@ -211,15 +222,17 @@ fn caller_hits(policies: &Policies<'_>, req: &Request<'_>) -> Hits {
         allow: Vec::new(),
         deny: Vec::new(),
     };
-    collect(&mut hits, Source::Identity, &policies.identity, req);
+    let bounded = policies.boundary.is_some();
+    collect(&mut hits, Source::Identity, &policies.identity, req, bounded);
     collect(
         &mut hits,
         Source::Boundary,
         policies.boundary.as_slice(),
         req,
+        bounded,
     );
     if let Some(session) = &policies.session {
-        collect(&mut hits, Source::Session, session, req);
+        collect(&mut hits, Source::Session, session, req, bounded);
     }
     hits
 }
@@ -261,6 +274,7 @@ pub fn authorize(policies: &Policies<'_>, req: &Request<'_>) -> Decision {
         Source::Resource,
         policies.resource.as_slice(),
         req,
+        policies.boundary.is_some(),
     );
     if !hits.deny.is_empty() {
         return Decision::ExplicitDeny { by: hits.deny };
@@ -351,7 +365,7 @@ pub fn authorize_assume(policies: &Policies<'_>, req: &Request<'_>, federation: 
     let mut reach: Option<TrustReach> = None;
     if let Some(trust) = policies.resource {
         for (si, s) in trust.statements.iter().enumerate() {
-            if applies(trust, s, req) {
+            if applies(trust, s, req, policies.boundary.is_some()) {
                 let m = Matched {
                     source: Source::Resource,
                     policy: 0,
