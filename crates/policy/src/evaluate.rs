@@ -223,7 +223,13 @@ fn caller_hits(policies: &Policies<'_>, req: &Request<'_>) -> Hits {
         deny: Vec::new(),
     };
     let bounded = policies.boundary.is_some();
-    collect(&mut hits, Source::Identity, &policies.identity, req, bounded);
+    collect(
+        &mut hits,
+        Source::Identity,
+        &policies.identity,
+        req,
+        bounded,
+    );
     collect(
         &mut hits,
         Source::Boundary,
