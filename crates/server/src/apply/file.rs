@@ -114,26 +114,39 @@ pub(crate) struct UserSpec {
 }
 
 /// Where a user's access key comes from.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug)]
 pub(crate) enum KeySpec {
     /// `"generate"`: one is created (and printed once) when the user has none.
-    Generate(GenerateWord),
+    Generate,
     /// An existing key pair, read from two environment variables (never written in the file).
-    FromEnv {
-        /// The variable holding the `AKIA…` id.
-        id_env: String,
-        /// The variable holding the secret.
-        secret_env: String,
-    },
+    FromEnv(EnvKey),
 }
 
-/// The one word `access_key` accepts as a string.
+impl<'de> Deserialize<'de> for KeySpec {
+    /// A string or a table; written by hand so a misspelt key inside the table is reported as
+    /// such (an untagged enum would only say that nothing matched).
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        const EXPECTED: &str =
+            "access_key is \"generate\" or { id_env = \"VARIABLE\", secret_env = \"VARIABLE\" }";
+        match toml::Value::deserialize(d)? {
+            toml::Value::String(word) if word == "generate" => Ok(Self::Generate),
+            table @ toml::Value::Table(_) => EnvKey::deserialize(table)
+                .map(Self::FromEnv)
+                .map_err(|e| D::Error::custom(format!("access_key: {}", e.message()))),
+            _ => Err(D::Error::custom(EXPECTED)),
+        }
+    }
+}
+
+/// The environment variables holding an imported key pair.
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum GenerateWord {
-    /// Create a key when the user has none.
-    Generate,
+#[serde(deny_unknown_fields)]
+pub(crate) struct EnvKey {
+    /// The variable holding the `AKIA…` id.
+    pub(crate) id_env: String,
+    /// The variable holding the secret.
+    pub(crate) secret_env: String,
 }
 
 /// A role.
@@ -206,11 +219,11 @@ access_key = { id_env = "KEY_ID", secret_env = "KEY_SECRET" }
         let users = &account.users;
         assert!(matches!(
             users[0].get_ref().access_key.as_ref().unwrap().get_ref(),
-            KeySpec::Generate(GenerateWord::Generate)
+            KeySpec::Generate
         ));
         assert!(matches!(
             users[1].get_ref().access_key.as_ref().unwrap().get_ref(),
-            KeySpec::FromEnv { .. }
+            KeySpec::FromEnv(_)
         ));
     }
 
@@ -225,5 +238,12 @@ access_key = { id_env = "KEY_ID", secret_env = "KEY_SECRET" }
         let err = parse("[[accounts]]\n[[accounts.users]]\nname = \"u\"\naccess_key = \"make\"\n")
             .unwrap_err();
         assert!(err.starts_with("line 4:"), "{err}");
+        assert!(err.contains("\"generate\" or { id_env"), "{err}");
+        let err = parse(
+            "[[accounts]]\n[[accounts.users]]\nname = \"u\"\naccess_key = { id_env = \"A\", secret_env = \"B\", secret_enf = \"C\" }\n",
+        )
+        .unwrap_err();
+        assert!(err.starts_with("line 4:"), "{err}");
+        assert!(err.contains("secret_enf"), "{err}");
     }
 }

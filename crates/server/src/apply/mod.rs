@@ -90,6 +90,10 @@ pub async fn apply_file(
     path: &Path,
     dry_run: bool,
 ) -> Result<Applied, ApplyError> {
+    // Refused before anything is created: a data directory is made by `tessera serve` only.
+    if !crate::DataDir(config.data_dir.clone()).store().is_file() {
+        return Err(ApplyError::NoStore);
+    }
     let (dir, master, store) = crate::open_store(config).await?;
     if store.is_empty().await.map_err(ServerError::from)? {
         return Err(ApplyError::NoStore);
@@ -155,9 +159,18 @@ pub(crate) async fn apply_to(
         run_step(&app, config, step, &mut new_keys)
             .await
             .map_err(|message| {
-                refused(Refusal {
-                    line: step.line,
-                    message: format!("{}: {message}", step.change.get(2..).unwrap_or("")),
+                let what = step.change.get(2..).unwrap_or("");
+                refused(match step.document {
+                    Some((line, name)) if message.starts_with("MalformedPolicyDocument") => {
+                        Refusal {
+                            line,
+                            message: format!("{what}: {name}: {message}"),
+                        }
+                    }
+                    _ => Refusal {
+                        line: step.line,
+                        message: format!("{what}: {message}"),
+                    },
                 })
             })?;
     }

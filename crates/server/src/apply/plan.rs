@@ -32,6 +32,10 @@ pub(crate) struct Step {
     pub(crate) account: AccountId,
     /// The line printed for it: `+` creates, `~` changes, `-` removes.
     pub(crate) change: String,
+    /// For a call that carries a policy document among other things (a new role's trust policy,
+    /// a new managed policy's document): the document's line and name, which a refusal of the
+    /// document points at instead.
+    pub(crate) document: Option<(usize, &'static str)>,
     /// What runs.
     pub(crate) op: Op,
 }
@@ -263,8 +267,17 @@ impl Planner<'_> {
             line,
             account,
             change,
+            document: None,
             op: Op::Iam(action, params),
         });
+    }
+
+    /// Marks the last step as carrying a policy document at `offset`.
+    fn document_at(&mut self, offset: usize, name: &'static str) {
+        let line = self.line(offset);
+        if let Some(step) = self.steps.last_mut() {
+            step.document = Some((line, name));
+        }
     }
 
     fn account(&mut self, spec: &Spanned<AccountSpec>) -> Result<AccountId, Refusal> {
@@ -293,6 +306,7 @@ impl Planner<'_> {
                 line,
                 account,
                 change: format!("+ account {account}"),
+                document: None,
                 op: Op::CreateAccount,
             });
         }
@@ -466,6 +480,7 @@ impl Planner<'_> {
                 Action::CreatePolicy,
                 params,
             );
+            self.document_at(s.document.span().start, "document");
             return Ok(());
         };
         if existing.path != s.path || existing.name != s.name {
@@ -894,7 +909,7 @@ impl Planner<'_> {
     ) -> Result<(), Refusal> {
         let at = spec.span().start;
         let (id_env, secret_env) = match spec.get_ref() {
-            KeySpec::Generate(_) => {
+            KeySpec::Generate => {
                 if key_ids.is_empty() {
                     self.call(
                         at,
@@ -906,7 +921,7 @@ impl Planner<'_> {
                 }
                 return Ok(());
             }
-            KeySpec::FromEnv { id_env, secret_env } => (id_env, secret_env),
+            KeySpec::FromEnv(key) => (&key.id_env, &key.secret_env),
         };
         let read = |name: &str| {
             (self.world.env)(name)
@@ -956,7 +971,7 @@ impl Planner<'_> {
                     return Err(self.refuse(
                         at,
                         format!(
-                            "user {user} already has 2 access keys (IAM's quota AccessKeysPerUser)"
+                            "user {user}: LimitExceeded: Cannot exceed quota for AccessKeysPerUser: 2"
                         ),
                     ));
                 }
@@ -969,6 +984,7 @@ impl Planner<'_> {
             line,
             account,
             change: format!("{sign} user {user}: access key {id} (from ${id_env})"),
+            document: None,
             op: Op::ImportKey {
                 user: user.to_owned(),
                 id,
@@ -1002,6 +1018,7 @@ impl Planner<'_> {
                 }
                 tag_params(&mut params, &s.tags);
                 self.call(at, account, format!("+ {who}"), Action::CreateRole, params);
+                self.document_at(s.trust_policy.span().start, "trust policy");
                 Current::default()
             }
             Some(r) => {
