@@ -119,10 +119,18 @@ impl DataDir {
     }
 }
 
+/// The master key: `TESSERA_MASTER_KEY`, else the data directory's file (created on first use).
+fn load_master(dir: &DataDir) -> Result<MasterKey, ServerError> {
+    let env_key = std::env::var("TESSERA_MASTER_KEY").ok();
+    Ok(MasterKey::load_or_create(
+        env_key.as_deref(),
+        &dir.master_key(),
+    )?)
+}
+
 async fn open_store(config: &Config) -> Result<(DataDir, MasterKey, SqliteStore), ServerError> {
     let dir = DataDir::create(&config.data_dir)?;
-    let env_key = std::env::var("TESSERA_MASTER_KEY").ok();
-    let master = MasterKey::load_or_create(env_key.as_deref(), &dir.master_key())?;
+    let master = load_master(&dir)?;
     let store = SqliteStore::open(&dir.store()).await?;
     Ok((dir, master, store))
 }
@@ -213,11 +221,8 @@ pub async fn run(
         ));
     }
     if let Some(path) = &config.bootstrap {
-        let reopened = MasterKey::load_or_create(
-            std::env::var("TESSERA_MASTER_KEY").ok().as_deref(),
-            &dir.master_key(),
-        )?;
-        let applied = apply::apply_to(&config, &dir, reopened, &store, path, false)
+        // The staging app owns a master key of its own; the server keeps `master`.
+        let applied = apply::apply_to(&config, &dir, load_master(&dir)?, &store, path, false)
             .await
             .map_err(|e| ServerError::Apply(Box::new(e)))?;
         for line in apply::report(&applied, path, false) {

@@ -258,7 +258,8 @@ pub fn open(
     Ok(claims)
 }
 
-fn subtle_eq(a: &[u8], b: &[u8]) -> bool {
+/// Constant-time equality of two secrets (lengths are not secret).
+pub(crate) fn subtle_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && aws_lc_rs::constant_time::verify_slices_are_equal(a, b).is_ok()
 }
 

@@ -873,10 +873,12 @@ impl Planner<'_> {
                 Action::PutRolePermissionsBoundary,
                 Action::DeleteRolePermissionsBoundary,
             ),
-            Kind::User | Kind::Group => (
+            Kind::User => (
                 Action::PutUserPermissionsBoundary,
                 Action::DeleteUserPermissionsBoundary,
             ),
+            // Groups have no permissions boundary in IAM; the file has no key for one.
+            Kind::Group => return,
         };
         let who = format!("{} {name}", kind.word());
         match desired {
@@ -956,12 +958,7 @@ impl Planner<'_> {
                         self.refuse(at, format!("access key {id} belongs to another identity"))
                     );
                 }
-                let same = aws_lc_rs::constant_time::verify_slices_are_equal(
-                    k.secret.expose().as_bytes(),
-                    s.as_bytes(),
-                )
-                .is_ok();
-                if same {
+                if crate::tokens::subtle_eq(k.secret.expose().as_bytes(), s.as_bytes()) {
                     return Ok(());
                 }
                 true
@@ -1096,5 +1093,78 @@ impl Planner<'_> {
             at,
         );
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        reason = "a test fails by panicking"
+    )]
+    use super::*;
+    use crate::keyring::MasterKey;
+    use crate::store::StoreData;
+
+    fn refusal(text: &str, accounts: &[&str]) -> Refusal {
+        let dir = tempfile::tempdir().unwrap();
+        let master = MasterKey::load_or_create(None, &dir.path().join("m")).unwrap();
+        let snapshot = Snapshot::build(&StoreData::default(), &master, "aws").unwrap();
+        let accounts: Vec<AccountId> = accounts
+            .iter()
+            .map(|a| AccountId::parse(a).unwrap())
+            .collect();
+        let env = |_: &str| None;
+        let world = World {
+            text,
+            base: dir.path(),
+            snapshot: &snapshot,
+            accounts: &accounts,
+            env: &env,
+        };
+        let file = super::super::file::parse(text).unwrap();
+        match plan(&file, &world) {
+            Ok(steps) => panic!("planned {} steps instead of refusing", steps.len()),
+            Err(r) => r,
+        }
+    }
+
+    #[test]
+    fn an_account_declared_twice_is_refused_at_its_second_table() {
+        let r = refusal(
+            "[[accounts]]\nid = \"111122223333\"\n\n[[accounts]]\nid = \"111122223333\"\n",
+            &[],
+        );
+        assert_eq!(r.line, 4);
+        assert_eq!(r.message, "account 111122223333 is declared twice");
+    }
+
+    #[test]
+    fn an_account_without_id_needs_exactly_one_account_in_the_store() {
+        let text = "[[accounts]]\n[[accounts.users]]\nname = \"u\"\n";
+        for accounts in [&[][..], &["111122223333", "444455556666"][..]] {
+            let r = refusal(text, accounts);
+            assert_eq!(r.line, 1);
+            assert!(r.message.contains("has no id"), "{}", r.message);
+        }
+    }
+
+    #[test]
+    fn a_saml_provider_needs_exactly_one_metadata_source() {
+        let neither = "[[accounts]]\n[[accounts.saml_providers]]\nname = \"Corp\"\n";
+        let both = "[[accounts]]\n[[accounts.saml_providers]]\nname = \"Corp\"\nmetadata = \"<x/>\"\nmetadata_file = \"m.xml\"\n";
+        for text in [neither, both] {
+            let r = refusal(text, &["111122223333"]);
+            assert_eq!(r.line, 2);
+            assert_eq!(
+                r.message,
+                "SAML provider Corp: give exactly one of metadata and metadata_file"
+            );
+        }
+        let missing = "[[accounts]]\n[[accounts.saml_providers]]\nname = \"Corp\"\nmetadata_file = \"absent.xml\"\n";
+        let r = refusal(missing, &["111122223333"]);
+        assert_eq!(r.line, 4);
+        assert!(r.message.starts_with("reading "), "{}", r.message);
     }
 }
