@@ -1,8 +1,12 @@
 //! The benchmark floor: the smallest hyper server we could write, answering every request with a
-//! fixed body, under the same runtime and HTTP/1 settings as Tessera. Tessera's throughput is
-//! reported as a ratio to this, measured in the same run (BENCHMARKS.md).
+//! fixed body. Tessera's throughput is reported as a ratio to this, measured in the same run
+//! (BENCHMARKS.md).
 //!
-//! Usage: `cargo run --release -p tessera-server --example floor -- 127.0.0.1:18080`
+//! Two models, so that the ratio never flatters Tessera: `tokio` is hyper's textbook server
+//! (tokio's work-stealing runtime, a task per connection); `workers` deals connections to
+//! Tessera's own worker threads ([`tessera_server::workers::Workers`]), as `tessera serve` does.
+//!
+//! Usage: `cargo run --release -p tessera-server --example floor -- 127.0.0.1:18080 [tokio|workers]`
 
 use http_body_util::Full;
 use hyper::body::Bytes;
@@ -18,18 +22,33 @@ async fn answer(_req: Request<hyper::body::Incoming>) -> Result<Response<Full<By
     Ok(Response::new(Full::new(Bytes::from_static(BODY))))
 }
 
+async fn connection(stream: tokio::net::TcpStream) {
+    let _ = http1::Builder::new()
+        .serve_connection(TokioIo::new(stream), service_fn(answer))
+        .await;
+}
+
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:18080".to_owned());
+    let mut args = std::env::args().skip(1);
+    let addr = args.next().unwrap_or_else(|| "127.0.0.1:18080".to_owned());
+    let model = args.next().unwrap_or_else(|| "tokio".to_owned());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
-    loop {
-        let (stream, _) = listener.accept().await?;
-        tokio::spawn(async move {
-            let _ = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service_fn(answer))
-                .await;
-        });
+    match model.as_str() {
+        "tokio" => loop {
+            let (stream, _) = listener.accept().await?;
+            tokio::spawn(connection(stream));
+        },
+        "workers" => {
+            let cores = std::thread::available_parallelism().map_or(1, usize::from);
+            let mut workers = tessera_server::workers::Workers::start(cores)?;
+            loop {
+                let (stream, _) = listener.accept().await?;
+                workers.dispatch(stream, connection)?;
+            }
+        }
+        other => Err(std::io::Error::other(format!(
+            "unknown model '{other}': tokio or workers"
+        ))),
     }
 }

@@ -3,10 +3,14 @@
 
 use serde::Deserialize;
 use std::net::SocketAddr;
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 
 /// The default listen address: loopback only, port 8470.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8470";
+
+/// More worker threads than this is a typo, not a machine.
+const MAX_WORKERS: usize = 1024;
 
 /// Server configuration.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -34,6 +38,8 @@ pub struct Config {
     pub saml: SamlConfig,
     /// A bootstrap file applied at every start, before the server listens (`tessera apply`).
     pub bootstrap: Option<PathBuf>,
+    /// Threads serving connections; unset means one per available core.
+    pub workers: Option<NonZeroUsize>,
 }
 
 /// How SAML responses are judged (besides their signature and the provider's metadata).
@@ -136,6 +142,7 @@ impl Default for Config {
             oidc: OidcConfig::default(),
             saml: SamlConfig::default(),
             bootstrap: None,
+            workers: None,
         }
     }
 }
@@ -207,6 +214,12 @@ impl Config {
         if let Ok(id) = std::env::var("TESSERA_ACCOUNT_ID") {
             config.account_id = Some(id);
         }
+        if let Ok(raw) = std::env::var("TESSERA_WORKERS") {
+            config.workers = Some(
+                raw.parse()
+                    .map_err(|_| ConfigError::Env("TESSERA_WORKERS", raw))?,
+            );
+        }
         env_list("TESSERA_ALLOWED_REGIONS", &mut config.allowed_regions);
         env_list("TESSERA_SAML_AUDIENCES", &mut config.saml.audiences);
         env_list("TESSERA_SAML_RECIPIENTS", &mut config.saml.recipients);
@@ -247,12 +260,25 @@ impl Config {
                 "saml.audiences and saml.recipients must not be empty".into(),
             ));
         }
+        if self.workers.is_some_and(|n| n.get() > MAX_WORKERS) {
+            return Err(ConfigError::Invalid(format!(
+                "workers must be between 1 and {MAX_WORKERS}"
+            )));
+        }
         if self.oidc.clock_skew_secs > 900 {
             return Err(ConfigError::Invalid(
                 "oidc.clock_skew_secs must be at most 900".into(),
             ));
         }
         Ok(())
+    }
+
+    /// How many threads serve connections: the configured number, or one per core the process
+    /// may use (more threads than cores would only take turns).
+    pub fn worker_threads(&self) -> usize {
+        self.workers
+            .or_else(|| std::thread::available_parallelism().ok())
+            .map_or(1, NonZeroUsize::get)
     }
 
     /// The regions accepted in credential scopes.
@@ -288,6 +314,14 @@ mod tests {
             c.scope_regions(),
             vec!["eu-west-1".to_owned(), "us-east-1".to_owned()]
         );
+        let workers = dir.path().join("workers.toml");
+        std::fs::write(&workers, "workers = 3\n").unwrap();
+        assert_eq!(Config::load(Some(&workers)).unwrap().worker_threads(), 3);
+        std::fs::write(&workers, "workers = 0\n").unwrap();
+        assert!(matches!(
+            Config::load(Some(&workers)),
+            Err(ConfigError::Parse(..))
+        ));
         let bad = dir.path().join("bad.toml");
         std::fs::write(&bad, "lisen = \"127.0.0.1:9000\"\n").unwrap();
         assert!(matches!(
@@ -309,6 +343,12 @@ mod tests {
         };
         assert!(c.validate().is_err());
         assert!(Config::default().validate().is_ok());
+        let c = Config {
+            workers: NonZeroUsize::new(MAX_WORKERS + 1),
+            ..Config::default()
+        };
+        assert!(c.validate().is_err());
+        assert!(Config::default().worker_threads() >= 1);
         assert_eq!(
             Config::default().scope_regions(),
             vec!["us-east-1".to_owned()]

@@ -4,6 +4,7 @@
 use crate::App;
 use crate::pipeline::{Incoming, Reply, handle};
 use crate::store::Store;
+use crate::workers::Workers;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming as Body};
 use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
@@ -103,11 +104,16 @@ async fn serve_request<S: Store>(
 }
 
 /// Serves until `shutdown` completes, then drains connections for up to [`DRAIN_TIMEOUT`].
+///
+/// This task only accepts; each connection is served by one of `workers` threads
+/// ([`Workers`]) for its whole life.
 pub async fn serve<S: Store>(
     app: &'static App<S>,
     listener: TcpListener,
+    workers: usize,
     shutdown: impl Future<Output = ()>,
-) {
+) -> std::io::Result<()> {
+    let mut workers = Workers::start(workers)?;
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -122,20 +128,24 @@ pub async fn serve<S: Store>(
                 };
                 // Responses are small and complete: send them at once.
                 let _ = stream.set_nodelay(true);
-                // `app` is a `&'static`: no reference count is touched per request, so the two
-                // cores never contend for one cache line.
-                let service = service_fn(move |req| serve_request(app, req, remote));
-                let conn = http1::Builder::new()
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(HEADER_TIMEOUT)
-                    .writev(false)
-                    .serve_connection(TokioIo::new(stream), service);
-                let watched = graceful.watch(conn);
-                tokio::spawn(async move {
-                    if let Err(e) = watched.await {
-                        tracing::debug!(error = %e, "connection ended with an error");
+                let dispatched = workers.dispatch(stream, |stream| {
+                    // `app` is a `&'static`: no reference count is touched per request.
+                    let service = service_fn(move |req| serve_request(app, req, remote));
+                    let conn = http1::Builder::new()
+                        .timer(TokioTimer::new())
+                        .header_read_timeout(HEADER_TIMEOUT)
+                        .writev(false)
+                        .serve_connection(TokioIo::new(stream), service);
+                    let watched = graceful.watch(conn);
+                    async move {
+                        if let Err(e) = watched.await {
+                            tracing::debug!(error = %e, "connection ended with an error");
+                        }
                     }
                 });
+                if let Err(e) = dispatched {
+                    tracing::warn!(error = %e, "could not hand a connection to a worker");
+                }
             }
             () = &mut shutdown => break,
         }
@@ -147,4 +157,6 @@ pub async fn serve<S: Store>(
     {
         tracing::warn!("some connections did not finish within the drain timeout");
     }
+    workers.stop();
+    Ok(())
 }

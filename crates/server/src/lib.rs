@@ -22,6 +22,7 @@ mod protocol;
 pub mod snapshot;
 pub mod store;
 pub mod tokens;
+pub mod workers;
 
 use crate::audit::AuditLog;
 use crate::config::{Config, ConfigError};
@@ -243,7 +244,9 @@ pub async fn run(
         .map_err(|e| ServerError::Io(config.listen.to_string(), e))?;
     announce(&format!("Tessera STS listening on http://{local}"));
     let reloader = spawn_reload_on_hangup(app);
-    http::serve(app, listener, shutdown).await;
+    http::serve(app, listener, config.worker_threads(), shutdown)
+        .await
+        .map_err(|e| ServerError::Io("worker threads".to_owned(), e))?;
     reloader.abort();
     audit_writer.finish();
     Ok(())
