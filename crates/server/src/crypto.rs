@@ -28,13 +28,57 @@ pub fn random_bytes<const N: usize>() -> Result<[u8; N], CryptoError> {
     Ok(out)
 }
 
+/// How many random bits a secret access key is made of (240, as 40 base64 characters).
+const SECRET_RANDOM_LEN: usize = 30;
+
+fn secret_from(bytes: &[u8]) -> SecretKey {
+    SecretKey::new(STANDARD.encode(bytes))
+}
+
 /// A new secret access key: 40 base64 characters from 240 random bits.
 pub fn new_secret_access_key() -> Result<SecretKey, CryptoError> {
-    let bytes = Zeroizing::new(random_bytes::<30>()?);
-    Ok(SecretKey::new(STANDARD.encode(bytes.as_slice())))
+    let bytes = Zeroizing::new(random_bytes::<SECRET_RANDOM_LEN>()?);
+    Ok(secret_from(bytes.as_slice()))
 }
 
 const NONCE_LEN: usize = aead::NONCE_LEN;
+
+/// A nonce for one AES-GCM seal. It can only be drawn fresh from the CSPRNG and is consumed by
+/// the seal that uses it, so no code path can seal twice under one nonce.
+pub struct Nonce([u8; NONCE_LEN]);
+
+impl Nonce {
+    /// A nonce of 96 random bits.
+    pub fn fresh() -> Result<Self, CryptoError> {
+        random_bytes().map(Self)
+    }
+}
+
+/// The random material of one new session: access key id bits, secret key and the token's
+/// nonce. Drawn in one call because each call to the CSPRNG pays a hardware entropy read
+/// (prediction resistance), which was the largest single cost of a mint.
+pub struct SessionRandom {
+    /// The unpredictable bits of the access key id.
+    pub key_id: [u8; 5],
+    /// The secret access key.
+    pub secret: SecretKey,
+    /// The nonce sealing the session token.
+    pub nonce: Nonce,
+}
+
+impl SessionRandom {
+    /// Draws everything a mint needs at once.
+    pub fn draw() -> Result<Self, CryptoError> {
+        let all = Zeroizing::new(random_bytes::<{ 5 + SECRET_RANDOM_LEN + NONCE_LEN }>()?);
+        let (key_id, rest) = all.split_at(5);
+        let (secret, nonce) = rest.split_at(SECRET_RANDOM_LEN);
+        Ok(Self {
+            key_id: key_id.try_into().map_err(|_| CryptoError::Random)?,
+            secret: secret_from(secret),
+            nonce: Nonce(nonce.try_into().map_err(|_| CryptoError::Random)?),
+        })
+    }
+}
 
 /// A 256-bit AES-GCM key. Sealed data is `nonce ‖ ciphertext ‖ tag` with a random nonce.
 pub struct AeadKey(aead::LessSafeKey);
@@ -47,21 +91,38 @@ impl AeadKey {
         Ok(Self(aead::LessSafeKey::new(unbound)))
     }
 
-    /// Encrypts and authenticates `plaintext`, binding `aad` (which is not stored).
+    /// Encrypts and authenticates `plaintext` under a fresh nonce, binding `aad` (which is
+    /// not stored).
     pub fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        let nonce_bytes = random_bytes::<NONCE_LEN>()?;
-        let mut out = Vec::with_capacity(NONCE_LEN + plaintext.len() + aead::AES_256_GCM.tag_len());
-        out.extend_from_slice(&nonce_bytes);
-        let mut body = plaintext.to_vec();
-        self.0
-            .seal_in_place_append_tag(
-                aead::Nonce::assume_unique_for_key(nonce_bytes),
+        let mut out = Vec::new();
+        self.seal_into(Nonce::fresh()?, aad, plaintext, &mut out)?;
+        Ok(out)
+    }
+
+    /// Appends `nonce ‖ ciphertext ‖ tag` to `out`, so a caller framing the result (a token
+    /// header before it) needs no second buffer.
+    pub fn seal_into(
+        &self,
+        nonce: Nonce,
+        aad: &[u8],
+        plaintext: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), CryptoError> {
+        out.reserve(NONCE_LEN + plaintext.len() + aead::AES_256_GCM.tag_len());
+        out.extend_from_slice(&nonce.0);
+        let start = out.len();
+        out.extend_from_slice(plaintext);
+        let body = out.get_mut(start..).ok_or(CryptoError::Seal)?;
+        let tag = self
+            .0
+            .seal_in_place_separate_tag(
+                aead::Nonce::assume_unique_for_key(nonce.0),
                 aead::Aad::from(aad),
-                &mut body,
+                body,
             )
             .map_err(|_| CryptoError::Seal)?;
-        out.extend_from_slice(&body);
-        Ok(out)
+        out.extend_from_slice(tag.as_ref());
+        Ok(())
     }
 
     /// Reverses [`AeadKey::seal`]; fails unless the data and `aad` are exactly what was sealed.
@@ -117,5 +178,22 @@ mod tests {
                 .all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '/')
         );
         assert_ne!(s, new_secret_access_key().unwrap());
+    }
+
+    #[test]
+    fn one_draw_gives_independent_session_material() {
+        let a = SessionRandom::draw().unwrap();
+        let b = SessionRandom::draw().unwrap();
+        assert_eq!(a.secret.expose().len(), 40);
+        assert_ne!(a.secret, b.secret);
+        assert_ne!(a.key_id, b.key_id);
+        assert_ne!(a.nonce.0, b.nonce.0);
+        let key = AeadKey::new(&[7; 32]).unwrap();
+        let mut framed = b"head".to_vec();
+        key.seal_into(a.nonce, b"aad", b"hello", &mut framed)
+            .unwrap();
+        let sealed = framed.split_off(4);
+        assert_eq!(framed, b"head");
+        assert_eq!(key.open(b"aad", &sealed).unwrap().as_slice(), b"hello");
     }
 }

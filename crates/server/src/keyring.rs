@@ -4,7 +4,7 @@
 //! tokens; a key demoted by a rotation keeps opening tokens until every token it could have
 //! sealed has expired ([`VERIFY_GRACE_SECS`]), then it is ignored.
 
-use crate::crypto::{AeadKey, CryptoError, random_bytes};
+use crate::crypto::{AeadKey, CryptoError, Nonce, random_bytes};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use std::io::Write;
@@ -197,9 +197,15 @@ impl KeyRing {
         self.sealing.id
     }
 
-    /// Seals with the active key.
-    pub fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        self.sealing.key.seal(aad, plaintext)
+    /// Seals with the active key, appending `nonce ‖ ciphertext ‖ tag` to `out`.
+    pub fn seal_into(
+        &self,
+        nonce: Nonce,
+        aad: &[u8],
+        plaintext: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), CryptoError> {
+        self.sealing.key.seal_into(nonce, aad, plaintext, out)
     }
 
     /// Opens with the key named `id`, if the ring still has it.
@@ -261,7 +267,10 @@ mod tests {
         let mut k1 = new_ring_key(&m, 1, 0).unwrap();
         let k2 = new_ring_key(&m, 2, 100).unwrap();
         let ring1 = KeyRing::load(&m, std::slice::from_ref(&k1), 50).unwrap();
-        let sealed = ring1.seal(b"a", b"t").unwrap();
+        let mut sealed = Vec::new();
+        ring1
+            .seal_into(Nonce::fresh().unwrap(), b"a", b"t", &mut sealed)
+            .unwrap();
         k1.demoted_at = Some(100);
         let stored = [k1, k2];
         let ring2 = KeyRing::load(&m, &stored, 200).unwrap();

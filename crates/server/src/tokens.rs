@@ -4,7 +4,7 @@
 //! temporary secret, so any node holding the key ring verifies it without a lookup. Policies of
 //! the principal are *not* in the token: they are read from the current snapshot at use time.
 
-use crate::crypto::CryptoError;
+use crate::crypto::{CryptoError, Nonce};
 use crate::keyring::KeyRing;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -212,15 +212,17 @@ fn header(key_id: u32) -> [u8; 5] {
 }
 
 /// Seals claims into a token with the ring's active key.
-pub fn seal(ring: &KeyRing, claims: &SessionClaims) -> Result<SessionToken, MintError> {
+pub fn seal(
+    ring: &KeyRing,
+    nonce: Nonce,
+    claims: &SessionClaims,
+) -> Result<SessionToken, MintError> {
     let plain = zeroize::Zeroizing::new(
         postcard::to_allocvec(claims).map_err(|e| MintError::Encode(e.to_string()))?,
     );
     let head = header(ring.sealing_id());
-    let sealed = ring.seal(&head, &plain)?;
-    let mut bytes = Vec::with_capacity(head.len() + sealed.len());
-    bytes.extend_from_slice(&head);
-    bytes.extend_from_slice(&sealed);
+    let mut bytes = head.to_vec();
+    ring.seal_into(nonce, &head, &plain, &mut bytes)?;
     let token = STANDARD.encode(&bytes);
     if token.len() > MAX_TOKEN_BYTES {
         return Err(MintError::TooLarge(token.len()));
@@ -300,7 +302,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (_, ring) = ring(dir.path());
         let c = claims(Vec::new());
-        let token = seal(&ring, &c).unwrap();
+        let token = seal(&ring, Nonce::fresh().unwrap(), &c).unwrap();
         assert!(token.expose().len() < 1024, "typical token under 1 KB");
         assert_eq!(
             open(&ring, token.expose(), &c.access_key_id, 1_500).unwrap(),
@@ -358,7 +360,7 @@ mod tests {
         let (_, r1) = ring(d1.path());
         let (_, r2) = ring(d2.path());
         let c = claims(Vec::new());
-        let token = seal(&r1, &c).unwrap();
+        let token = seal(&r1, Nonce::fresh().unwrap(), &c).unwrap();
         assert_eq!(
             open(&r2, token.expose(), &c.access_key_id, 1_500),
             Err(TokenError::Forged)
@@ -416,7 +418,7 @@ mod tests {
             "the search reached the limit"
         );
         let c = claims(packed);
-        let token = seal(&ring, &c).unwrap();
+        let token = seal(&ring, Nonce::fresh().unwrap(), &c).unwrap();
         assert!(
             token.expose().len() <= MAX_TOKEN_BYTES,
             "{}",

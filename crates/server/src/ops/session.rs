@@ -2,7 +2,7 @@
 //! (spec §3.0.4–3.0.5), the long-term caller's duration rule (§3.0.2), and minting.
 
 use super::{OpContext, OpError};
-use crate::crypto::{new_secret_access_key, random_bytes};
+use crate::crypto::SessionRandom;
 use crate::principal::{Caller, Identity};
 use crate::snapshot::Snapshot;
 use crate::tokens::{self, Federated, Origin, PackedSession, SessionClaims, SessionPrincipal};
@@ -140,8 +140,9 @@ pub(super) fn mint(
 ) -> Result<(Credentials, Option<usize>), OpError> {
     let has_packed = s.packed != PackedSession::default();
     let (packed, percent) = tokens::pack(&s.packed)?;
-    let access_key_id = AccessKeyId::generate(KeyKind::Temporary, s.account, random_bytes()?);
-    let secret = new_secret_access_key()?;
+    let drawn = SessionRandom::draw()?;
+    let access_key_id = AccessKeyId::generate(KeyKind::Temporary, s.account, drawn.key_id);
+    let secret = drawn.secret;
     let expires = ctx.now + Duration::seconds(i64::from(s.secs));
     let claims = SessionClaims {
         access_key_id: access_key_id.as_str().to_owned(),
@@ -158,7 +159,7 @@ pub(super) fn mint(
         federated: s.federated,
         packed,
     };
-    let session_token = tokens::seal(ctx.ring, &claims)?;
+    let session_token = tokens::seal(ctx.ring, drawn.nonce, &claims)?;
     let credentials = Credentials {
         access_key_id,
         secret_access_key: secret,
