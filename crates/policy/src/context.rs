@@ -1,5 +1,6 @@
 //! What a request brings to evaluation: the principal, and the condition keys.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// The value of a condition key.
@@ -28,28 +29,81 @@ pub struct Context {
     keys: HashMap<String, Value>,
 }
 
+/// Room for the keys every request has (about twenty), so building a context never rehashes.
+const USUAL_KEYS: usize = 32;
+
+/// The folded form of a key name; names are nearly always ASCII, which folds without Unicode
+/// tables, and lookups of already-folded names allocate nothing.
+fn fold(key: &str) -> Cow<'_, str> {
+    if !key.is_ascii() {
+        Cow::Owned(key.to_lowercase())
+    } else if key.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(key.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(key)
+    }
+}
+
 impl Context {
-    /// An empty context.
+    /// An empty context. It allocates nothing until a key is set.
     pub fn new() -> Self {
         Self::default()
     }
 
+    fn insert(&mut self, key: &str, value: Value) {
+        if self.keys.capacity() == 0 {
+            self.keys.reserve(USUAL_KEYS);
+        }
+        self.keys.insert(fold(key).into_owned(), value);
+    }
+
     /// Sets a single-valued key.
     pub fn set(&mut self, key: &str, value: impl Into<String>) -> &mut Self {
-        self.keys
-            .insert(key.to_lowercase(), Value::Single(value.into()));
+        self.insert(key, Value::Single(value.into()));
         self
     }
 
     /// Sets a multi-valued key.
     pub fn set_multi(&mut self, key: &str, values: Vec<String>) -> &mut Self {
-        self.keys.insert(key.to_lowercase(), Value::Multi(values));
+        self.insert(key, Value::Multi(values));
         self
     }
 
     /// Looks a key up, case-insensitively.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.keys.get(&key.to_lowercase())
+        self.keys.get(fold(key).as_ref())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_case_insensitive_in_every_script() {
+        let mut c = Context::new();
+        c.set("aws:PrincipalTag/Team", "a");
+        c.set("aws:PrincipalTag/ÉQUIPE", "b");
+        c.set("aws:PrincipalTag/\u{212A}elvin", "c");
+        assert_eq!(
+            c.get("AWS:principaltag/team"),
+            Some(&Value::Single("a".into()))
+        );
+        assert_eq!(
+            c.get("aws:principaltag/équipe"),
+            Some(&Value::Single("b".into()))
+        );
+        assert_eq!(
+            c.get("aws:principaltag/kelvin"),
+            Some(&Value::Single("c".into())),
+            "the Kelvin sign folds to an ASCII k"
+        );
+        c.set("AWS:PRINCIPALTAG/TEAM", "d");
+        assert_eq!(
+            c.get("aws:PrincipalTag/Team"),
+            Some(&Value::Single("d".into()))
+        );
+        assert_eq!(c.get("aws:PrincipalTag/Other"), None);
     }
 }
 

@@ -318,6 +318,21 @@ pub fn non_whitespace_len(document: &str) -> usize {
 }
 
 impl Policy {
+    /// Whether evaluating this policy can consult the request context: it has a condition, or
+    /// a resource pattern with a policy variable. A caller whose policies all answer `false`
+    /// need not build the context at all.
+    pub fn reads_context(&self) -> bool {
+        self.statements.iter().any(|s| {
+            !s.conditions.is_empty()
+                || (self.variables
+                    && s.resource.as_ref().is_some_and(|m| match m {
+                        Matcher::Any(patterns) | Matcher::NoneOf(patterns) => {
+                            patterns.iter().any(|p| p.contains("${"))
+                        }
+                    }))
+        })
+    }
+
     /// Every `"AWS"` principal value the statements name, for checks made when a trust policy
     /// is written (named users and roles must exist).
     pub fn aws_principals(&self) -> impl Iterator<Item = &str> {
@@ -382,5 +397,37 @@ impl Policy {
             variables,
             statements,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "a test fails by panicking")]
+    use super::*;
+
+    fn reads(document: &str) -> bool {
+        Policy::parse(document, PolicyKind::Identity)
+            .unwrap()
+            .reads_context()
+    }
+
+    #[test]
+    fn only_conditions_and_resource_variables_read_the_context() {
+        let statement = |extra: &str, resource: &str| {
+            format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"s3:*","Resource":"{resource}"{extra}}}]}}"#
+            )
+        };
+        assert!(!reads(&statement("", "*")));
+        assert!(!reads(&statement("", "arn:aws:s3:::bucket/$")));
+        assert!(reads(&statement(
+            r#","Condition":{"Bool":{"aws:SecureTransport":"true"}}"#,
+            "*"
+        )));
+        assert!(reads(&statement("", "arn:aws:s3:::b/${aws:username}/*")));
+        let legacy = r#"{"Version":"2008-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::b/${aws:username}"}]}"#;
+        assert!(!reads(legacy), "2008-10-17 documents substitute nothing");
+        let not_resource = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:*","NotResource":"arn:aws:s3:::${aws:username}"}]}"#;
+        assert!(reads(not_resource));
     }
 }

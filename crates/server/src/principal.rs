@@ -322,6 +322,36 @@ impl Caller {
         matches!(&self.credential, Credential::Session(c) if c.origin == Origin::GetSessionToken)
     }
 
+    /// The caller's identity policies and permissions boundary, as they are now.
+    fn own_policies(&self) -> (Vec<&Policy>, Option<&Policy>) {
+        match &self.identity {
+            Identity::Root(_) => (Vec::new(), None),
+            Identity::User(u) => (u.policies().collect(), u.boundary_policy()),
+            Identity::RoleSession { role, .. } => {
+                (role.policies().collect(), role.boundary_policy())
+            }
+            Identity::FederatedUser {
+                parent: Some(u), ..
+            } => (u.policies().collect(), u.boundary_policy()),
+            // The root's federated users are limited only by their session policies.
+            Identity::FederatedUser { parent: None, .. } => {
+                (self.session.all_policies().collect(), None)
+            }
+        }
+    }
+
+    /// Whether any of the caller's own policies (identity, boundary, session) can consult the
+    /// request context. When none can, and neither can the resource's policy, the context need
+    /// not be built: it is a fifth of the work of an `AssumeRole` otherwise.
+    pub fn policies_read_context(&self) -> bool {
+        let (identity, boundary) = self.own_policies();
+        identity
+            .into_iter()
+            .chain(boundary)
+            .chain(self.session.all_policies())
+            .any(Policy::reads_context)
+    }
+
     /// Decides an action on a resource with the caller's policies: its identity policies, its
     /// session policies (if the session has any), and `trust` when the resource is a role being
     /// assumed (then with the trust-policy rules of spec §3.0.9).
@@ -336,25 +366,16 @@ impl Caller {
         let principal = self.policy_principal(env.partition);
         let packed = self.packed();
         let has_session_policy = packed.policy.is_some() || !packed.policy_arns.is_empty();
-        let (identity, boundary): (Vec<&Policy>, Option<&Policy>) = match &self.identity {
-            Identity::Root(_) => (Vec::new(), None),
-            Identity::User(u) => (u.policies().collect(), u.boundary_policy()),
-            Identity::RoleSession { role, .. } => {
-                (role.policies().collect(), role.boundary_policy())
-            }
-            Identity::FederatedUser {
-                parent: Some(u), ..
-            } => (u.policies().collect(), u.boundary_policy()),
-            // The root's federated users are limited only by their session policies.
-            Identity::FederatedUser { parent: None, .. } => {
-                (self.session.all_policies().collect(), None)
-            }
-        };
+        let (identity, boundary) = self.own_policies();
         let own_context;
         let context = match assume {
             Some((_, c)) => c,
             None => {
-                own_context = self.context(env);
+                own_context = if self.policies_read_context() {
+                    self.context(env)
+                } else {
+                    Context::new()
+                };
                 &own_context
             }
         };

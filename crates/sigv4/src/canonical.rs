@@ -63,14 +63,15 @@ fn normalize_path(path: &str) -> String {
     joined
 }
 
-fn canonical_uri(path: &str) -> String {
+fn push_canonical_uri(out: &mut String, path: &str) {
     if path.is_empty() || path == "/" {
-        return "/".to_owned();
+        out.push('/');
+    } else {
+        out.push_str(&encode_path(&normalize_path(path)));
     }
-    encode_path(&normalize_path(path))
 }
 
-fn canonical_query(query: &str, skip_signature: bool) -> String {
+fn push_canonical_query(out: &mut String, query: &str, skip_signature: bool) {
     let mut pairs: Vec<(Cow<'_, str>, Cow<'_, str>)> = query
         .split('&')
         .filter(|item| !item.is_empty())
@@ -78,8 +79,7 @@ fn canonical_query(query: &str, skip_signature: bool) -> String {
         .filter(|(name, _)| !(skip_signature && *name == "X-Amz-Signature"))
         .map(|(n, v)| (canonical_component(n), canonical_component(v)))
         .collect();
-    pairs.sort();
-    let mut out = String::with_capacity(query.len() + 16);
+    pairs.sort_unstable();
     for (i, (n, v)) in pairs.iter().enumerate() {
         if i > 0 {
             out.push('&');
@@ -88,7 +88,6 @@ fn canonical_query(query: &str, skip_signature: bool) -> String {
         out.push('=');
         out.push_str(v);
     }
-    out
 }
 
 /// Trims a header value and collapses internal runs of whitespace to one space.
@@ -102,8 +101,7 @@ fn canonical_header_value(value: &str) -> Cow<'_, str> {
     }
 }
 
-fn canonical_headers(req: &HttpRequest<'_>, signed: &[String]) -> String {
-    let mut out = String::new();
+fn push_canonical_headers(out: &mut String, req: &HttpRequest<'_>, signed: &[String]) {
     for name in signed {
         out.push_str(name);
         out.push(':');
@@ -115,33 +113,34 @@ fn canonical_headers(req: &HttpRequest<'_>, signed: &[String]) -> String {
         }
         out.push('\n');
     }
-    out
 }
 
 /// Builds the canonical request. `signed` holds lowercase, sorted header names. For presigned
-/// requests `skip_signature` leaves `X-Amz-Signature` out of the query.
+/// requests `skip_signature` leaves `X-Amz-Signature` out of the query. Every part is written
+/// straight into one buffer: this runs for every request.
 pub(crate) fn canonical_request(
     req: &HttpRequest<'_>,
     signed: &[String],
     skip_signature: bool,
     payload_hash: &str,
 ) -> String {
-    let mut out = String::with_capacity(256 + req.query.len());
-    for part in [
-        req.method,
-        "\n",
-        &canonical_uri(req.path),
-        "\n",
-        &canonical_query(req.query, skip_signature),
-        "\n",
-        &canonical_headers(req, signed),
-        "\n",
-        &signed.join(";"),
-        "\n",
-        payload_hash,
-    ] {
-        out.push_str(part);
+    let mut out = String::with_capacity(320 + req.query.len());
+    out.push_str(req.method);
+    out.push('\n');
+    push_canonical_uri(&mut out, req.path);
+    out.push('\n');
+    push_canonical_query(&mut out, req.query, skip_signature);
+    out.push('\n');
+    push_canonical_headers(&mut out, req, signed);
+    out.push('\n');
+    for (i, name) in signed.iter().enumerate() {
+        if i > 0 {
+            out.push(';');
+        }
+        out.push_str(name);
     }
+    out.push('\n');
+    out.push_str(payload_hash);
     out
 }
 
@@ -162,6 +161,12 @@ mod tests {
         assert_eq!(normalize_path("/example1/example2/../.."), "/");
         assert_eq!(normalize_path("/./"), "/");
         assert_eq!(normalize_path("/a/./b"), "/a/b");
+    }
+
+    fn canonical_query(query: &str, skip_signature: bool) -> String {
+        let mut out = String::new();
+        push_canonical_query(&mut out, query, skip_signature);
+        out
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! RFC 3986 encoding as SigV4 wants it, and the decoding of form/query values.
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode, utf8_percent_encode};
+use std::borrow::Cow;
 
 /// Everything but the unreserved characters `A-Z a-z 0-9 - _ . ~` is encoded.
 const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
@@ -72,11 +73,11 @@ fn is_canonical(raw: &str) -> bool {
 
 /// The canonical form of a raw (still encoded) query component: decoded, then encoded again.
 /// Most components are already canonical (what every SDK sends) and are borrowed as is.
-pub(crate) fn canonical_component(raw: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn canonical_component(raw: &str) -> Cow<'_, str> {
     if is_canonical(raw) {
-        std::borrow::Cow::Borrowed(raw)
+        Cow::Borrowed(raw)
     } else {
-        std::borrow::Cow::Owned(encode_component(&decode_component(raw)))
+        Cow::Owned(encode_component(&decode_component(raw)))
     }
 }
 
@@ -89,14 +90,17 @@ pub(crate) fn encode_path(s: &str) -> String {
 /// Decodes one `application/x-www-form-urlencoded` component: `+` is a space, `%XX` a byte.
 /// Invalid UTF-8 is replaced rather than refused; such a value can never match a signature
 /// made over valid text, so the request fails where it should.
-pub fn decode_component(s: &str) -> String {
+/// A component with nothing to decode is borrowed.
+pub fn decode_component(s: &str) -> Cow<'_, str> {
     if !s.contains(['+', '%']) {
-        return s.to_owned();
+        return Cow::Borrowed(s);
     }
     let plus_as_space = s.replace('+', " ");
-    percent_decode(plus_as_space.as_bytes())
-        .decode_utf8_lossy()
-        .into_owned()
+    Cow::Owned(
+        percent_decode(plus_as_space.as_bytes())
+            .decode_utf8_lossy()
+            .into_owned(),
+    )
 }
 
 #[cfg(test)]
@@ -115,16 +119,10 @@ mod tests {
 
     #[test]
     fn canonical_components_are_borrowed_when_already_canonical() {
-        assert!(matches!(
-            canonical_component("AKID-_.~9"),
-            std::borrow::Cow::Borrowed(_)
-        ));
+        assert!(matches!(canonical_component("AKID-_.~9"), Cow::Borrowed(_)));
         assert_eq!(canonical_component("a%2fb+c%7E"), "a%2Fb%20c~");
         assert_eq!(canonical_component("%E1%88%B4"), "%E1%88%B4");
-        assert!(matches!(
-            canonical_component("A%2FB%3D"),
-            std::borrow::Cow::Borrowed(_)
-        ));
+        assert!(matches!(canonical_component("A%2FB%3D"), Cow::Borrowed(_)));
         assert_eq!(
             canonical_component("%41%2f"),
             "A%2F",

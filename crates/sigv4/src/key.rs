@@ -37,9 +37,10 @@ impl fmt::Display for Scope {
     }
 }
 
-pub(crate) fn hex(bytes: &[u8]) -> String {
+/// Appends `bytes` in lowercase hex.
+fn push_hex(out: &mut String, bytes: &[u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
+    out.reserve(bytes.len() * 2);
     for &b in bytes {
         for nibble in [b >> 4, b & 0x0F] {
             out.push(char::from(
@@ -47,6 +48,11 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
             ));
         }
     }
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    push_hex(&mut out, bytes);
     out
 }
 
@@ -110,13 +116,21 @@ pub(crate) fn string_to_sign(time: &AmzDate, scope: &Scope, canonical_request: &
     out.push('\n');
     scope.write_to(&mut out);
     out.push('\n');
-    out.push_str(&sha256_hex(canonical_request.as_bytes()));
+    push_hex(
+        &mut out,
+        digest::digest(&digest::SHA256, canonical_request.as_bytes()).as_ref(),
+    );
     out
 }
 
-/// The hex signature of a string to sign.
+/// The signature of a string to sign, as bytes (what the verifier compares).
+pub(crate) fn signature_bytes(key: &SigningKey, string_to_sign: &str) -> hmac::Tag {
+    hmac::sign(&key.key, string_to_sign.as_bytes())
+}
+
+/// The hex signature of a string to sign (what the signer sends).
 pub(crate) fn signature(key: &SigningKey, string_to_sign: &str) -> String {
-    hex(hmac::sign(&key.key, string_to_sign.as_bytes()).as_ref())
+    hex(signature_bytes(key, string_to_sign).as_ref())
 }
 
 #[cfg(test)]

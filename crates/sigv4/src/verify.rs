@@ -4,8 +4,9 @@
 
 use crate::canonical::{HttpRequest, canonical_request, payload_hash};
 use crate::encode::decode_component;
-use crate::key::{Scope, SigningKey, signature, string_to_sign};
+use crate::key::{Scope, SigningKey, signature_bytes, string_to_sign};
 use crate::{ALGORITHM, AmzDate, Error, SecretKey};
+use std::borrow::Cow;
 use subtle::ConstantTimeEq;
 use time::Duration;
 
@@ -71,19 +72,21 @@ pub fn parse(req: &HttpRequest<'_>) -> Result<Option<Claim>, Error> {
         return parse_header(req, header).map(Some);
     }
     // Only the `X-Amz-*` parameters matter here; the rest are neither decoded nor copied.
-    let query: Vec<(String, String)> = req
+    let query: Vec<(&str, Cow<'_, str>)> = req
         .query
         .split('&')
         .filter(|item| item.starts_with("X-Amz-"))
         .map(|item| {
             let (n, v) = item.split_once('=').unwrap_or((item, ""));
-            (n.to_owned(), decode_component(v))
+            (n, decode_component(v))
         })
         .collect();
-    if query
-        .iter()
-        .any(|(n, _)| n == "X-Amz-Algorithm" || n == "X-Amz-Credential" || n == "X-Amz-Signature")
-    {
+    if query.iter().any(|(n, _)| {
+        matches!(
+            *n,
+            "X-Amz-Algorithm" | "X-Amz-Credential" | "X-Amz-Signature"
+        )
+    }) {
         return parse_query(req, &query).map(Some);
     }
     Ok(None)
@@ -155,13 +158,8 @@ fn parse_header(req: &HttpRequest<'_>, header: &str) -> Result<Claim, Error> {
     })
 }
 
-fn parse_query(req: &HttpRequest<'_>, query: &[(String, String)]) -> Result<Claim, Error> {
-    let get = |name: &str| {
-        query
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    };
+fn parse_query(req: &HttpRequest<'_>, query: &[(&str, Cow<'_, str>)]) -> Result<Claim, Error> {
+    let get = |name: &str| query.iter().find(|(n, _)| *n == name).map(|(_, v)| &**v);
     let required = [
         "X-Amz-Algorithm",
         "X-Amz-Credential",
@@ -203,6 +201,24 @@ fn parse_query(req: &HttpRequest<'_>, query: &[(String, String)]) -> Result<Clai
             .map(str::to_owned)
             .or_else(|| req.header("x-amz-security-token").map(str::to_owned)),
     })
+}
+
+/// The 32 bytes of a hex signature (either case), or `None` when it is not 64 hex digits.
+fn decode_signature(hex: &str) -> Option<[u8; 32]> {
+    let digit = |c: u8| {
+        char::from(c)
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
+    };
+    let mut out = [0u8; 32];
+    if hex.len() != out.len() * 2 {
+        return None;
+    }
+    for (byte, pair) in out.iter_mut().zip(hex.as_bytes().chunks_exact(2)) {
+        let [hi, lo] = pair else { return None };
+        *byte = (digit(*hi)? << 4) | digit(*lo)?;
+    }
+    Some(out)
 }
 
 impl Claim {
@@ -285,12 +301,30 @@ impl Claim {
             self.location == Location::Query,
             &body_hash,
         );
-        let expected = signature(key, &string_to_sign(&self.time, &self.scope, &creq));
-        let provided = self.signature.to_ascii_lowercase();
-        if bool::from(expected.as_bytes().ct_eq(provided.as_bytes())) {
+        let expected = signature_bytes(key, &string_to_sign(&self.time, &self.scope, &creq));
+        // The provided signature is the client's, not a secret: decoding it first is safe, and
+        // the comparison of the two MACs is then constant-time.
+        let provided = decode_signature(&self.signature).ok_or(Error::SignatureMismatch)?;
+        if bool::from(expected.as_ref().ct_eq(&provided)) {
             Ok(())
         } else {
             Err(Error::SignatureMismatch)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_decode_from_64_hex_digits_of_either_case() {
+        let lower = "0f".repeat(32);
+        assert_eq!(decode_signature(&lower), Some([0x0f; 32]));
+        assert_eq!(decode_signature(&lower.to_uppercase()), Some([0x0f; 32]));
+        assert_eq!(decode_signature(&"0f".repeat(31)), None, "too short");
+        assert_eq!(decode_signature(&"0f".repeat(33)), None, "too long");
+        assert_eq!(decode_signature(&format!("0g{}", "0f".repeat(31))), None);
+        assert_eq!(decode_signature(&format!("é{}", "0".repeat(62))), None);
     }
 }

@@ -9,7 +9,7 @@ use crate::principal::{Caller, Credential, role_session_arn, role_session_id};
 use crate::snapshot::Role;
 use crate::tokens::{Origin, PackedSession, SessionPrincipal};
 use std::sync::Arc;
-use tessera_policy::{Decision, Missing};
+use tessera_policy::{Context, Decision, Missing};
 use tessera_proto::sts::{AssumeRole, Response, RoleSessionOut};
 use tessera_proto::{AccountId, Arn};
 
@@ -61,6 +61,53 @@ fn session_tags(caller: &Caller, req: &AssumeRole) -> Result<Vec<(String, String
     Ok(out)
 }
 
+/// The request context of the trust evaluation (spec §3.0.10).
+fn trust_context(
+    caller: &Caller,
+    req: &AssumeRole,
+    ctx: &OpContext<'_>,
+    role: &Role,
+    tags: &[(String, String, bool)],
+    mfa_now: Option<i64>,
+    source_identity: Option<&str>,
+) -> Context {
+    let mut context = caller.context(ctx.env);
+    if mfa_now.is_some() {
+        // Codes checked by this very request authenticate it with MFA.
+        context.set("aws:MultiFactorAuthPresent", "true");
+        context.set("aws:MultiFactorAuthAge", "0");
+    }
+    context.set("sts:RoleSessionName", req.role_session_name.as_str());
+    if let Some(e) = &req.external_id {
+        context.set("sts:ExternalId", e.as_str());
+    }
+    if let Some(si) = source_identity {
+        context.set("sts:SourceIdentity", si);
+    }
+    if !req.tags.is_empty() {
+        for (k, v) in &req.tags {
+            context.set(&format!("aws:RequestTag/{k}"), v.as_str());
+        }
+        context.set_multi(
+            "aws:TagKeys",
+            req.tags.iter().map(|(k, _)| k.clone()).collect(),
+        );
+    }
+    if !req.transitive_tag_keys.is_empty() {
+        context.set_multi("sts:TransitiveTagKeys", req.transitive_tag_keys.clone());
+    }
+    let mut resource_tags = role.tags.clone();
+    for (k, v, _) in tags.iter().filter(|(_, _, t)| *t) {
+        resource_tags.retain(|(rk, _)| !rk.eq_ignore_ascii_case(k));
+        resource_tags.push((k.clone(), v.clone()));
+    }
+    for (k, v) in &resource_tags {
+        context.set(&format!("aws:ResourceTag/{k}"), v.as_str());
+        context.set(&format!("iam:ResourceTag/{k}"), v.as_str());
+    }
+    context
+}
+
 pub(super) fn run(
     caller: &Caller,
     req: &AssumeRole,
@@ -102,41 +149,19 @@ pub(super) fn run(
     let source_identity = inherited_si.or_else(|| req.source_identity.clone());
     let tags = session_tags(caller, req)?;
 
-    // The request context of the trust evaluation (spec §3.0.10).
-    let mut context = caller.context(ctx.env);
-    if mfa_now.is_some() {
-        // Codes checked by this very request authenticate it with MFA.
-        context.set("aws:MultiFactorAuthPresent", "true");
-        context.set("aws:MultiFactorAuthAge", "0");
-    }
-    context.set("sts:RoleSessionName", req.role_session_name.as_str());
-    if let Some(e) = &req.external_id {
-        context.set("sts:ExternalId", e.as_str());
-    }
-    if let Some(si) = &source_identity {
-        context.set("sts:SourceIdentity", si.as_str());
-    }
-    if !req.tags.is_empty() {
-        for (k, v) in &req.tags {
-            context.set(&format!("aws:RequestTag/{k}"), v.as_str());
-        }
-        context.set_multi(
-            "aws:TagKeys",
-            req.tags.iter().map(|(k, _)| k.clone()).collect(),
-        );
-    }
-    if !req.transitive_tag_keys.is_empty() {
-        context.set_multi("sts:TransitiveTagKeys", req.transitive_tag_keys.clone());
-    }
-    let mut resource_tags = role.tags.clone();
-    for (k, v, _) in tags.iter().filter(|(_, _, t)| *t) {
-        resource_tags.retain(|(rk, _)| !rk.eq_ignore_ascii_case(k));
-        resource_tags.push((k.clone(), v.clone()));
-    }
-    for (k, v) in &resource_tags {
-        context.set(&format!("aws:ResourceTag/{k}"), v.as_str());
-        context.set(&format!("iam:ResourceTag/{k}"), v.as_str());
-    }
+    let context = if role.trust.reads_context() || caller.policies_read_context() {
+        trust_context(
+            caller,
+            req,
+            ctx,
+            &role,
+            &tags,
+            mfa_now,
+            source_identity.as_deref(),
+        )
+    } else {
+        Context::new()
+    };
 
     let mut actions = vec!["sts:AssumeRole"];
     if !req.tags.is_empty() || !req.transitive_tag_keys.is_empty() {
