@@ -768,11 +768,31 @@ pub enum Response {
 const TIMESTAMP: &[FormatItem<'static>] =
     format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
 
-/// Formats a timestamp as STS does (`2019-11-01T20:26:47Z`).
+/// Formats a timestamp as STS does (`2019-11-01T20:26:47Z`). Runs for every response and
+/// audit record, so the digits are written directly rather than through a format description.
 pub fn format_timestamp(t: OffsetDateTime) -> String {
-    t.to_offset(time::UtcOffset::UTC)
-        .format(TIMESTAMP)
-        .unwrap_or_default()
+    let t = t.to_offset(time::UtcOffset::UTC);
+    let Ok(year) = u16::try_from(t.year()) else {
+        return t.format(TIMESTAMP).unwrap_or_default();
+    };
+    if year > 9999 {
+        return t.format(TIMESTAMP).unwrap_or_default();
+    }
+    let mut out = String::with_capacity(20);
+    let mut digits = |n: u16, width: u32, after: char| {
+        for place in (0..width).rev() {
+            let digit = (n / 10u16.pow(place)) % 10;
+            out.push(char::from(b'0' + u8::try_from(digit).unwrap_or(0)));
+        }
+        out.push(after);
+    };
+    digits(year, 4, '-');
+    digits(u16::from(u8::from(t.month())), 2, '-');
+    digits(u16::from(t.day()), 2, 'T');
+    digits(u16::from(t.hour()), 2, ':');
+    digits(u16::from(t.minute()), 2, ':');
+    digits(u16::from(t.second()), 2, 'Z');
+    out
 }
 
 fn write_credentials(w: &mut XmlWriter, c: &Credentials) {
@@ -872,6 +892,32 @@ impl Response {
                 Self::AccessKeyInfo { account } => w.text_element("Account", &account.to_string()),
             },
         )
+    }
+}
+
+#[cfg(test)]
+mod timestamp_tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_match_the_format_description() {
+        for unix in [
+            0,
+            1,
+            59,
+            951_782_400,
+            1_572_640_007,
+            4_102_444_799,
+            253_402_300_799,
+        ] {
+            let t = OffsetDateTime::from_unix_timestamp(unix).unwrap();
+            assert_eq!(format_timestamp(t), t.format(TIMESTAMP).unwrap(), "{unix}");
+        }
+        let offset = time::UtcOffset::from_hms(5, 30, 0).unwrap();
+        let t = OffsetDateTime::from_unix_timestamp(1_572_640_007)
+            .unwrap()
+            .to_offset(offset);
+        assert_eq!(format_timestamp(t), "2019-11-01T20:26:47Z", "shown in UTC");
     }
 }
 

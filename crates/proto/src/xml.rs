@@ -4,12 +4,19 @@
 /// returns as `&#13;`, which a parser would otherwise turn into line feeds: uploaded documents
 /// such as SAML metadata must come back byte for byte).
 pub fn escape_into(out: &mut String, text: &str) {
+    // Most values (tokens, keys, ids, ARNs) need no escaping: one branch-free pass over each
+    // 16-byte block proves it, and the text is copied whole.
+    let clean = text
+        .as_bytes()
+        .chunks(16)
+        .all(|block| !block.iter().fold(false, |hit, &b| hit | special(b)));
+    if clean {
+        out.push_str(text);
+        return;
+    }
     let mut rest = text;
-    // Byte scan: the five characters are ASCII, so no UTF-8 boundary is ever split.
-    while let Some(i) = rest
-        .bytes()
-        .position(|b| matches!(b, b'&' | b'<' | b'>' | b'"' | b'\'' | b'\r'))
-    {
+    // Byte scan: the special characters are ASCII, so no UTF-8 boundary is ever split.
+    while let Some(i) = rest.bytes().position(special) {
         let (plain, tail) = rest.split_at(i);
         out.push_str(plain);
         let mut chars = tail.chars();
@@ -24,6 +31,11 @@ pub fn escape_into(out: &mut String, text: &str) {
         rest = chars.as_str();
     }
     out.push_str(rest);
+}
+
+/// Whether a byte must be escaped.
+fn special(b: u8) -> bool {
+    matches!(b, b'&' | b'<' | b'>' | b'"' | b'\'' | b'\r')
 }
 
 /// Builds a response document as one string.
@@ -75,6 +87,13 @@ impl XmlWriter {
         self.close(name);
     }
 
+    /// Appends markup made of `parts` (element names built without an intermediate string).
+    fn tag(&mut self, parts: &[&str]) {
+        for part in parts {
+            self.out.push_str(part);
+        }
+    }
+
     /// The document.
     pub fn finish(self) -> String {
         self.out
@@ -91,16 +110,18 @@ pub fn envelope(
     result: impl FnOnce(&mut XmlWriter),
 ) -> String {
     let mut w = XmlWriter::with_capacity(1024);
-    w.open_with_namespace(&format!("{action}Response"), namespace);
+    w.tag(&["<", action, "Response xmlns=\""]);
+    escape_into(&mut w.out, namespace);
+    w.out.push_str("\">");
     if has_result {
-        w.open(&format!("{action}Result"));
+        w.tag(&["<", action, "Result>"]);
         result(&mut w);
-        w.close(&format!("{action}Result"));
+        w.tag(&["</", action, "Result>"]);
     }
     w.open("ResponseMetadata");
     w.text_element("RequestId", request_id);
     w.close("ResponseMetadata");
-    w.close(&format!("{action}Response"));
+    w.tag(&["</", action, "Response>"]);
     w.finish()
 }
 
@@ -116,5 +137,12 @@ mod tests {
         let mut plain = String::new();
         escape_into(&mut plain, "plain");
         assert_eq!(plain, "plain");
+        for at in [0, 15, 16, 17, 40] {
+            let mut text = "x".repeat(41);
+            text.replace_range(at..=at, "<");
+            let mut out = String::new();
+            escape_into(&mut out, &text);
+            assert_eq!(out, text.replace('<', "&lt;"), "special byte at {at}");
+        }
     }
 }
