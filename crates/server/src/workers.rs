@@ -36,7 +36,7 @@ impl Workers {
                 let handle = runtime.handle().clone();
                 let (stop, stopped) = oneshot::channel::<()>();
                 let thread = std::thread::Builder::new()
-                    .name(format!("tessera-worker-{i}"))
+                    .name(format!("tessera-w{i}"))
                     .spawn(move || {
                         // A dropped sender also ends the thread: the pool is gone either way.
                         let _ = runtime.block_on(stopped);
@@ -111,12 +111,7 @@ mod tests {
         }
         assert_eq!(
             names,
-            [
-                "tessera-worker-0",
-                "tessera-worker-1",
-                "tessera-worker-0",
-                "tessera-worker-1"
-            ]
+            ["tessera-w0", "tessera-w1", "tessera-w0", "tessera-w1"]
         );
         workers.stop();
     }
