@@ -4,7 +4,7 @@
 //! Why not tokio's work-stealing runtime: every request is short, CPU-bound work between two
 //! socket operations, so stealing buys nothing, while waking an idle worker to look for work
 //! costs a cross-core interrupt per request. Measured on 2 cores (BENCHMARKS.md), pinning each
-//! connection to one thread served about 30 % more requests per second. Connections are dealt
+//! connection to one thread served 18–24 % more requests per second. Connections are dealt
 //! round-robin so that the long-lived connections of a busy client spread evenly, which sharing
 //! the listening socket between threads (whoever wakes first accepts) does not guarantee.
 
