@@ -5,7 +5,7 @@ use aws_lc_rs::{aead, rand};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use tessera_sigv4::SecretKey;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 /// The random source or a cipher operation failed; never expected, always fatal for the request.
 #[derive(Debug, thiserror::Error)]
@@ -108,21 +108,37 @@ impl AeadKey {
         plaintext: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<(), CryptoError> {
+        let framed = out.len();
         out.reserve(NONCE_LEN + plaintext.len() + aead::AES_256_GCM.tag_len());
         out.extend_from_slice(&nonce.0);
         let start = out.len();
         out.extend_from_slice(plaintext);
-        let body = out.get_mut(start..).ok_or(CryptoError::Seal)?;
-        let tag = self
-            .0
-            .seal_in_place_separate_tag(
-                aead::Nonce::assume_unique_for_key(nonce.0),
-                aead::Aad::from(aad),
-                body,
-            )
-            .map_err(|_| CryptoError::Seal)?;
-        out.extend_from_slice(tag.as_ref());
-        Ok(())
+        let sealed = out
+            .get_mut(start..)
+            .ok_or(CryptoError::Seal)
+            .and_then(|body| {
+                self.0
+                    .seal_in_place_separate_tag(
+                        aead::Nonce::assume_unique_for_key(nonce.0),
+                        aead::Aad::from(aad),
+                        body,
+                    )
+                    .map_err(|_| CryptoError::Seal)
+            });
+        match sealed {
+            Ok(tag) => {
+                out.extend_from_slice(tag.as_ref());
+                Ok(())
+            }
+            Err(e) => {
+                // The plaintext was copied in to be encrypted in place: never leave it behind.
+                if let Some(tail) = out.get_mut(framed..) {
+                    tail.zeroize();
+                }
+                out.truncate(framed);
+                Err(e)
+            }
+        }
     }
 
     /// Reverses [`AeadKey::seal`]; fails unless the data and `aad` are exactly what was sealed.

@@ -345,8 +345,14 @@ impl Caller {
     /// not be built (building it was about a tenth of the work `AssumeRole` itself does).
     pub fn policies_read_context(&self) -> bool {
         let (identity, boundary) = self.own_policies();
+        self.any_reads_context(&identity, boundary)
+    }
+
+    /// [`Self::policies_read_context`] for identity policies and a boundary already gathered.
+    fn any_reads_context(&self, identity: &[&Policy], boundary: Option<&Policy>) -> bool {
         identity
-            .into_iter()
+            .iter()
+            .copied()
             .chain(boundary)
             .chain(self.session.all_policies())
             .any(Policy::reads_context)
@@ -371,7 +377,7 @@ impl Caller {
         let context = match assume {
             Some((_, c)) => c,
             None => {
-                own_context = if self.policies_read_context() {
+                own_context = if self.any_reads_context(&identity, boundary) {
                     self.context(env)
                 } else {
                     Context::new()
