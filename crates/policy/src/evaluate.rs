@@ -17,7 +17,7 @@
 
 use crate::context::{Context, Principal, PrincipalKind};
 use crate::document::{Effect, Matcher, Policy, Statement};
-use crate::pattern::{arn_match, matches_tokens};
+use crate::pattern::{Tok, arn_match, matches_chars, matches_tokens};
 use crate::principal::{PrincipalValue, not_principal_excludes};
 use crate::variables::expand;
 
@@ -122,18 +122,30 @@ fn matcher_holds<T>(m: &Matcher<T>, hit: impl Fn(&T) -> bool) -> bool {
     }
 }
 
+/// Whether `action` matches a lowercased action pattern, ignoring case. Action names are ASCII
+/// (`service:Action`), and those are folded as they are read; anything else is lowercased with
+/// Unicode's full rules first, exactly as the pattern was.
+fn action_matches(pattern: &[Tok], action: &str) -> bool {
+    if action.is_ascii() {
+        matches_chars(pattern, action.chars().map(|c| c.to_ascii_lowercase()))
+    } else {
+        matches_tokens(pattern, &action.to_lowercase())
+    }
+}
+
 /// Whether statement `s` applies. `bounded`: the principal has a permissions boundary, and then
 /// AWS ignores the exceptions of a `Deny` with `NotPrincipal`: it denies every bounded principal
 /// (IAM User Guide, "NotPrincipal", key points).
 fn applies(policy: &Policy, s: &Statement, req: &Request<'_>, bounded: bool) -> bool {
-    let action = req.action.to_lowercase();
-    if !matcher_holds(&s.action, |p| matches_tokens(p, &action)) {
+    if !matcher_holds(&s.action, |p| action_matches(p, req.action)) {
         return false;
     }
     if let Some(resource) = &s.resource {
         let hit = |pattern: &String| {
-            expand(pattern, req.context, policy.variables)
-                .is_some_and(|p| arn_match(&p, req.resource))
+            // `*` matches every resource; it is the most common pattern by far.
+            pattern == "*"
+                || expand(pattern, req.context, policy.variables)
+                    .is_some_and(|p| arn_match(&p, req.resource))
         };
         if !matcher_holds(resource, hit) {
             return false;

@@ -27,29 +27,39 @@ pub(crate) fn tokens(pattern: &str) -> Vec<Tok> {
 /// Matches `text` against a token pattern, case-sensitively (callers fold case first where IAM
 /// ignores it, as for actions).
 pub(crate) fn matches_tokens(pattern: &[Tok], text: &str) -> bool {
-    let t: Vec<char> = text.chars().collect();
-    // Iterative matcher with backtracking to the last `*`: no recursion, linear in practice.
-    let (mut pi, mut ti) = (0usize, 0usize);
-    let mut star: Option<(usize, usize)> = None;
-    while let Some(&c) = t.get(ti) {
+    matches_chars(pattern, text.chars())
+}
+
+/// [`matches_tokens`] over any sequence of characters, so that a caller can fold case on the way
+/// in instead of allocating a folded copy. Iterative, with backtracking to the last `*`: no
+/// recursion, no allocation, linear in practice.
+pub(crate) fn matches_chars<I: Iterator<Item = char> + Clone>(pattern: &[Tok], text: I) -> bool {
+    let mut pi = 0usize;
+    let mut rest = text;
+    // The last `*` seen, and where in the text it was tried last.
+    let mut star: Option<(usize, I)> = None;
+    loop {
+        let mut after = rest.clone();
+        let Some(c) = after.next() else { break };
         match pattern.get(pi) {
             Some(Tok::Star) => {
-                star = Some((pi, ti));
+                star = Some((pi, rest.clone()));
                 pi += 1;
             }
             Some(Tok::One) => {
                 pi += 1;
-                ti += 1;
+                rest = after;
             }
             Some(Tok::Char(p)) if *p == c => {
                 pi += 1;
-                ti += 1;
+                rest = after;
             }
-            _ => match star {
-                Some((sp, st)) => {
-                    pi = sp + 1;
-                    ti = st + 1;
-                    star = Some((sp, st + 1));
+            _ => match &mut star {
+                // Let the `*` swallow one more character and retry after it.
+                Some((sp, tried)) => {
+                    tried.next();
+                    pi = *sp + 1;
+                    rest = tried.clone();
                 }
                 None => return false,
             },

@@ -75,6 +75,12 @@ fn decode_source(raw: &str) -> Result<Vec<Pair<'_>>, ApiError> {
     Ok(out)
 }
 
+/// What follows `<name>.member.` in a parameter name. Most requests carry none of the lists an
+/// action accepts, so this allocates nothing.
+fn member_rest<'n>(parameter: &'n str, name: &str) -> Option<&'n str> {
+    parameter.strip_prefix(name)?.strip_prefix(".member.")
+}
+
 impl<'a> Params<'a> {
     /// Merges the query string and (for form POSTs) the body.
     pub fn decode(query: &'a str, body: &'a str) -> Result<Self, ApiError> {
@@ -92,10 +98,9 @@ impl<'a> Params<'a> {
     /// The elements of a list of scalars, `<name>.member.N`, in index order. `Err` names the
     /// first malformed member (index 0, non-numeric index).
     pub fn list(&self, name: &str) -> Result<Vec<&str>, String> {
-        let prefix = format!("{name}.member.");
         let mut items: Vec<(u32, &str)> = Vec::new();
         for (n, v) in &self.pairs {
-            if let Some(index) = n.strip_prefix(prefix.as_str()) {
+            if let Some(index) = member_rest(n, name) {
                 match index.parse::<u32>() {
                     Ok(i) if i > 0 => items.push((i, v.as_ref())),
                     _ => return Err(n.to_string()),
@@ -109,10 +114,9 @@ impl<'a> Params<'a> {
     /// The elements of a list of structures, `<name>.member.N.<Member>`, as one map of member
     /// name to value per element, in index order.
     pub fn struct_list(&self, name: &str) -> Result<Vec<Vec<(&str, &str)>>, String> {
-        let prefix = format!("{name}.member.");
         let mut items: Vec<(u32, Vec<(&str, &str)>)> = Vec::new();
         for (n, v) in &self.pairs {
-            let Some(rest) = n.strip_prefix(prefix.as_str()) else {
+            let Some(rest) = member_rest(n, name) else {
                 continue;
             };
             let Some((index, member)) = rest.split_once('.') else {

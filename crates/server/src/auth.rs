@@ -64,7 +64,7 @@ pub fn authenticate(req: &HttpRequest<'_>, ctx: &AuthContext<'_>) -> Result<Call
 
 /// Resolves the credentials (key status, then session token), then checks the HMAC.
 fn resolve_and_verify(
-    claim: &Claim,
+    claim: &Claim<'_>,
     req: &HttpRequest<'_>,
     ctx: &AuthContext<'_>,
 ) -> Result<Caller, AuthError> {
@@ -89,7 +89,7 @@ fn resolve_and_verify(
             Ok(Caller {
                 identity,
                 credential,
-                region: claim.scope.region.clone(),
+                region: claim.scope.region.to_string(),
                 session: SessionData::default(),
             })
         }
@@ -152,7 +152,7 @@ fn resolve_and_verify(
                 identity,
                 session: SessionData::open(&claims, ctx.snapshot),
                 credential: Credential::Session(Box::new(claims)),
-                region: claim.scope.region.clone(),
+                region: claim.scope.region.to_string(),
             })
         }
     }

@@ -156,9 +156,9 @@ pub fn check(caller: &Caller, need: Requirement, env: &RequestEnv<'_>) -> Result
     if matches!(caller.identity, Identity::Root(_)) {
         return Ok(());
     }
-    let resource_account = caller.account().to_string();
+    let account = caller.account();
     for (action, resource) in need.permissions {
-        let decision = caller.decide(env, &action, &resource, &resource_account, None);
+        let decision = caller.decide(env, &action, &resource, account.as_str(), None);
         if let Some(reason) = denial_reason(&decision, &action) {
             return Err(AuthzError::NotAuthorized {
                 caller: caller.arn(env.partition),

@@ -7,7 +7,7 @@ use crate::store::Store;
 use crate::workers::Workers;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming as Body};
-use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
+use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
@@ -33,7 +33,7 @@ fn xml_response(status: u16, body: String, request_id: &str) -> Response<Full<By
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/xml"));
     if let Ok(v) = HeaderValue::from_str(request_id) {
-        headers.insert("x-amzn-requestid", v);
+        headers.insert(HeaderName::from_static("x-amzn-requestid"), v);
     }
     response
 }

@@ -293,7 +293,7 @@ pub struct LongTermKey {
 impl LongTermKey {
     /// Runs `f` with the signing key for `scope`, derived once per scope change. The cached key
     /// is borrowed, not cloned, so concurrent requests do not contend on a reference count.
-    pub fn with_signing_key<T>(&self, scope: &Scope, f: impl FnOnce(&SigningKey) -> T) -> T {
+    pub fn with_signing_key<T>(&self, scope: &Scope<'_>, f: impl FnOnce(&SigningKey) -> T) -> T {
         let cached = self.signing.load();
         if let Some(key) = cached.as_deref()
             && key.scope() == scope

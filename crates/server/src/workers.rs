@@ -32,7 +32,10 @@ impl Workers {
     pub fn start(count: usize) -> io::Result<Self> {
         let workers = (0..count.max(1))
             .map(|i| {
-                let runtime = Builder::new_current_thread().enable_all().build()?;
+                let runtime = Builder::new_current_thread()
+                    .enable_io()
+                    .enable_time()
+                    .build()?;
                 let handle = runtime.handle().clone();
                 let (stop, stopped) = oneshot::channel::<()>();
                 let thread = std::thread::Builder::new()

@@ -101,8 +101,9 @@ fn canonical_header_value(value: &str) -> Cow<'_, str> {
     }
 }
 
-fn push_canonical_headers(out: &mut String, req: &HttpRequest<'_>, signed: &[String]) {
+fn push_canonical_headers<S: AsRef<str>>(out: &mut String, req: &HttpRequest<'_>, signed: &[S]) {
     for name in signed {
+        let name = name.as_ref();
         out.push_str(name);
         out.push(':');
         for (i, value) in req.header_values(name).enumerate() {
@@ -118,9 +119,9 @@ fn push_canonical_headers(out: &mut String, req: &HttpRequest<'_>, signed: &[Str
 /// Builds the canonical request. `signed` holds lowercase, sorted header names. For presigned
 /// requests `skip_signature` leaves `X-Amz-Signature` out of the query. Every part is written
 /// straight into one buffer: this runs for every request.
-pub(crate) fn canonical_request(
+pub(crate) fn canonical_request<S: AsRef<str>>(
     req: &HttpRequest<'_>,
-    signed: &[String],
+    signed: &[S],
     skip_signature: bool,
     payload_hash: &str,
 ) -> String {
@@ -137,7 +138,7 @@ pub(crate) fn canonical_request(
         if i > 0 {
             out.push(';');
         }
-        out.push_str(name);
+        out.push_str(name.as_ref());
     }
     out.push('\n');
     out.push_str(payload_hash);

@@ -1,27 +1,38 @@
 use crate::{ALGORITHM, AmzDate, SecretKey};
 use aws_lc_rs::{digest, hmac};
+use std::borrow::Cow;
 use std::fmt;
 
-/// The credential scope `<date>/<region>/<service>/aws4_request`.
+/// The credential scope `<date>/<region>/<service>/aws4_request`. A verifier borrows its parts
+/// from the request; a kept [`SigningKey`] owns them.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Scope {
+pub struct Scope<'a> {
     /// `yyyymmdd`.
-    pub date: String,
+    pub date: Cow<'a, str>,
     /// The region the client signed for.
-    pub region: String,
+    pub region: Cow<'a, str>,
     /// The service the client signed for (`sts`, `iam`, …).
-    pub service: String,
+    pub service: Cow<'a, str>,
 }
 
-impl Scope {
+impl Scope<'_> {
+    /// The same scope, owning its parts.
+    pub fn into_owned(self) -> Scope<'static> {
+        Scope {
+            date: Cow::Owned(self.date.into_owned()),
+            region: Cow::Owned(self.region.into_owned()),
+            service: Cow::Owned(self.service.into_owned()),
+        }
+    }
+
     /// Appends `<date>/<region>/<service>/aws4_request` (the hot path avoids `format!`).
     pub(crate) fn write_to(&self, out: &mut String) {
         for part in [
-            self.date.as_str(),
+            &*self.date,
             "/",
-            self.region.as_str(),
+            &*self.region,
             "/",
-            self.service.as_str(),
+            &*self.service,
             "/aws4_request",
         ] {
             out.push_str(part);
@@ -29,7 +40,7 @@ impl Scope {
     }
 }
 
-impl fmt::Display for Scope {
+impl fmt::Display for Scope<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut s = String::with_capacity(64);
         self.write_to(&mut s);
@@ -64,7 +75,7 @@ fn hmac_sign(key: &[u8], data: &[u8]) -> hmac::Tag {
     hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, key), data)
 }
 
-fn signing_key_tag(secret: &SecretKey, scope: &Scope) -> hmac::Tag {
+fn signing_key_tag(secret: &SecretKey, scope: &Scope<'_>) -> hmac::Tag {
     let seed = format!("AWS4{}", secret.expose());
     let k_date = hmac_sign(seed.as_bytes(), scope.date.as_bytes());
     let k_region = hmac_sign(k_date.as_ref(), scope.region.as_bytes());
@@ -76,21 +87,21 @@ fn signing_key_tag(secret: &SecretKey, scope: &Scope) -> hmac::Tag {
 /// per access key and skip four HMACs per request; it is as sensitive as the secret for that
 /// scope.
 pub struct SigningKey {
-    scope: Scope,
+    scope: Scope<'static>,
     key: hmac::Key,
 }
 
 impl SigningKey {
     /// Derives the key of `scope` from `secret`.
-    pub fn derive(secret: &SecretKey, scope: &Scope) -> Self {
+    pub fn derive(secret: &SecretKey, scope: &Scope<'_>) -> Self {
         Self {
-            scope: scope.clone(),
+            scope: scope.clone().into_owned(),
             key: hmac::Key::new(hmac::HMAC_SHA256, signing_key_tag(secret, scope).as_ref()),
         }
     }
 
     /// The scope the key was derived for.
-    pub fn scope(&self) -> &Scope {
+    pub fn scope(&self) -> &Scope<'static> {
         &self.scope
     }
 }
@@ -103,12 +114,12 @@ impl std::fmt::Debug for SigningKey {
 
 /// The signing key in hex, for the published known-answer vectors (and nothing else: the key
 /// is as sensitive as the secret for the day and scope it covers).
-pub fn signing_key_hex(secret: &SecretKey, scope: &Scope) -> String {
+pub fn signing_key_hex(secret: &SecretKey, scope: &Scope<'_>) -> String {
     hex(signing_key_tag(secret, scope).as_ref())
 }
 
 /// The string to sign for a canonical request.
-pub(crate) fn string_to_sign(time: &AmzDate, scope: &Scope, canonical_request: &str) -> String {
+pub(crate) fn string_to_sign(time: &AmzDate, scope: &Scope<'_>, canonical_request: &str) -> String {
     let mut out = String::with_capacity(160);
     out.push_str(ALGORITHM);
     out.push('\n');
@@ -137,7 +148,7 @@ pub(crate) fn signature(key: &SigningKey, string_to_sign: &str) -> String {
 mod tests {
     use super::*;
 
-    fn scope(date: &str, region: &str, service: &str) -> Scope {
+    fn scope<'a>(date: &'a str, region: &'a str, service: &'a str) -> Scope<'a> {
         Scope {
             date: date.into(),
             region: region.into(),

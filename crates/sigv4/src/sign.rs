@@ -23,11 +23,11 @@ pub struct Params<'a> {
 }
 
 impl Params<'_> {
-    fn scope(&self) -> Scope {
+    fn scope(&self) -> Scope<'_> {
         Scope {
-            date: self.time.date_stamp(),
-            region: self.region.to_owned(),
-            service: self.service.to_owned(),
+            date: self.time.date_stamp().into(),
+            region: self.region.into(),
+            service: self.service.into(),
         }
     }
 }

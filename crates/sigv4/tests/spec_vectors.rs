@@ -259,12 +259,13 @@ fn the_date_header_may_replace_x_amz_date() {
     assert_eq!(parse(&header_req(&headers)).unwrap().unwrap().time, at());
 }
 
-fn good_claim() -> tessera_sigv4::verify::Claim {
-    let headers = [
+fn good_claim() -> tessera_sigv4::verify::Claim<'static> {
+    // A claim borrows from its request; constant headers let it outlive this function.
+    const HEADERS: &[(&str, &str)] = &[
         ("authorization", GOOD_AUTH),
         ("x-amz-date", "20150830T123600Z"),
     ];
-    parse(&header_req(&headers)).unwrap().unwrap()
+    parse(&header_req(HEADERS)).unwrap().unwrap()
 }
 
 #[test]

@@ -114,9 +114,8 @@ pub(super) fn run(
     ctx: &OpContext<'_>,
 ) -> Result<Response, OpError> {
     let partition = ctx.snapshot.partition.as_str();
-    let caller_arn = caller.arn(partition);
     let denied = |action: &'static str, reason: String| OpError::NotAuthorized {
-        caller: caller_arn.clone(),
+        caller: caller.arn(partition),
         action,
         resource: req.role_arn.clone(),
         reason,
@@ -163,20 +162,18 @@ pub(super) fn run(
         Context::new()
     };
 
-    let mut actions = vec!["sts:AssumeRole"];
-    if !req.tags.is_empty() || !req.transitive_tag_keys.is_empty() {
-        actions.push("sts:TagSession");
-    }
-    if source_identity.is_some() {
-        actions.push("sts:SetSourceIdentity");
-    }
-    let role_account = role.account.to_string();
-    for action in actions {
+    let tagging = !req.tags.is_empty() || !req.transitive_tag_keys.is_empty();
+    let actions = [
+        Some("sts:AssumeRole"),
+        tagging.then_some("sts:TagSession"),
+        source_identity.is_some().then_some("sts:SetSourceIdentity"),
+    ];
+    for action in actions.into_iter().flatten() {
         let decision = caller.decide(
             ctx.env,
             action,
             role.arn.as_str(),
-            &role_account,
+            role.account.as_str(),
             Some((&role.trust, &context)),
         );
         let reason = match &decision {
