@@ -28,7 +28,13 @@ impl KeyKind {
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct AccessKeyId {
     kind: KeyKind,
-    text: String,
+    /// Always 20 ASCII characters: the prefix and the base32 text.
+    text: [u8; 20],
+}
+
+/// Whether `b` is one of the base32 characters (`A–Z`, `2–7`).
+fn is_base32(b: u8) -> bool {
+    b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b)
 }
 
 impl AccessKeyId {
@@ -40,14 +46,16 @@ impl AccessKeyId {
         let mut bytes = [0u8; 10];
         bytes[..6].copy_from_slice(&high[2..8]);
         bytes[6..].copy_from_slice(&[r1, r2, r3, r4]);
-        let mut text = String::with_capacity(20);
-        text.push_str(kind.prefix());
+        let mut text = [0u8; 20];
         let mut bits: u128 = 0;
         for b in bytes {
             bits = (bits << 8) | u128::from(b);
         }
-        for i in (0..16).rev() {
-            text.push(crate::base32_char((bits >> (i * 5)) as u8));
+        let (head, tail) = text.split_at_mut(4);
+        head.copy_from_slice(kind.prefix().as_bytes());
+        for (slot, shift) in tail.iter_mut().zip((0..16).rev()) {
+            // `base32_char` yields ASCII, so this is a byte.
+            *slot = crate::base32_char((bits >> (shift * 5)) as u8) as u8;
         }
         Self { kind, text }
     }
@@ -59,14 +67,11 @@ impl AccessKeyId {
             "ASIA" => KeyKind::Temporary,
             _ => return None,
         };
-        let rest = s.get(4..)?;
-        if rest.len() != 16 || !rest.bytes().all(|b| BASE32_ALPHABET.contains(&b)) {
+        let text = <[u8; 20]>::try_from(s.as_bytes()).ok()?;
+        if !text.iter().skip(4).all(|&b| is_base32(b)) {
             return None;
         }
-        Some(Self {
-            kind,
-            text: s.to_owned(),
-        })
+        Some(Self { kind, text })
     }
 
     /// Long-term or temporary.
@@ -76,14 +81,15 @@ impl AccessKeyId {
 
     /// The id as text.
     pub fn as_str(&self) -> &str {
-        &self.text
+        // Built only from ASCII by `generate` and `parse`.
+        std::str::from_utf8(&self.text).unwrap_or_default()
     }
 
     /// The account encoded in the id. Valid for ids we issue and for AWS ids issued since 2019;
     /// for anything else it is a number that belongs to nobody.
     pub fn account(&self) -> Option<AccountId> {
         let mut bits: u128 = 0;
-        for c in self.text.bytes().skip(4) {
+        for &c in self.text.iter().skip(4) {
             let v = BASE32_ALPHABET.iter().position(|&a| a == c)?;
             bits = (bits << 5) | v as u128;
         }
@@ -94,13 +100,13 @@ impl AccessKeyId {
 
 impl fmt::Display for AccessKeyId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
+        f.write_str(self.as_str())
     }
 }
 
 impl fmt::Debug for AccessKeyId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
+        f.write_str(self.as_str())
     }
 }
 
@@ -139,6 +145,12 @@ mod tests {
             "AIDAIOSFODNN7EXAMPLE",
             "AKIAIOSFODNN7EXAMPL0",
             "akiaiosfodnn7example",
+            "AKIAIOSFODNN7EXAMPLe",
+            "AKIAIOSFODNN7EXAMPL1",
+            "AKIAIOSFODNN7EXAMPL8",
+            "AKIAIOSFODNN7EXAMP=",
+            "AKIAÉÉÉÉÉÉÉÉ",
+            "AKIAIOSFODNN7EXAMPÉ",
         ] {
             assert!(AccessKeyId::parse(bad).is_none(), "{bad}");
         }

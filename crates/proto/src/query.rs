@@ -24,7 +24,7 @@ fn hex_value(b: u8) -> Option<u8> {
 
 /// Decodes one `x-www-form-urlencoded` component; `None` on a bad `%` escape or invalid UTF-8.
 fn decode(s: &str) -> Option<Cow<'_, str>> {
-    if !s.contains(['+', '%']) {
+    if !s.bytes().any(|b| b == b'+' || b == b'%') {
         return Some(Cow::Borrowed(s));
     }
     let bytes = s.as_bytes();

@@ -15,7 +15,6 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::time::Duration;
 use tessera_proto::{ApiError, ErrorCode};
 use tessera_sigv4::HttpRequest;
@@ -53,7 +52,7 @@ fn too_large(limit: usize, request_id: &str) -> Response<Full<Bytes>> {
 async fn serve_request<S: Store>(
     app: &'static App<S>,
     req: Request<Body>,
-    remote: SocketAddr,
+    source_ip: String,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let request_id = uuid::Uuid::new_v4()
         .hyphenated()
@@ -96,7 +95,7 @@ async fn serve_request<S: Store>(
             headers: &headers,
             body: &body,
         },
-        source_ip: remote.ip().to_string(),
+        source_ip,
         request_id: request_id.clone(),
     };
     let Reply { status, body } = handle(app, incoming).await;
@@ -129,8 +128,11 @@ pub async fn serve<S: Store>(
                 // Responses are small and complete: send them at once.
                 let _ = stream.set_nodelay(true);
                 let dispatched = workers.dispatch(stream, |stream| {
-                    // `app` is a `&'static`: no reference count is touched per request.
-                    let service = service_fn(move |req| serve_request(app, req, remote));
+                    // `app` is a `&'static`: no reference count is touched per request. The
+                    // address is formatted once per connection, not per request.
+                    let source_ip = remote.ip().to_string();
+                    let service =
+                        service_fn(move |req| serve_request(app, req, source_ip.clone()));
                     let conn = http1::Builder::new()
                         .timer(TokioTimer::new())
                         .header_read_timeout(HEADER_TIMEOUT)

@@ -164,9 +164,8 @@ pub enum MintError {
     /// The packed section (policies and tags) exceeds its budget; the percentage is reported.
     #[error("packed session data is {0}% of the limit")]
     PackedTooLarge(usize),
-    /// The token would exceed [`MAX_TOKEN_BYTES`]; the size it would have had, or the
-    /// plaintext limit it went past.
-    #[error("session token would be over the limit ({0} bytes)")]
+    /// The token would exceed [`MAX_TOKEN_BYTES`].
+    #[error("session token would be {0} bytes")]
     TooLarge(usize),
     /// A cipher failure.
     #[error(transparent)]
@@ -218,20 +217,18 @@ pub fn seal(
     nonce: Nonce,
     claims: &SessionClaims,
 ) -> Result<SessionToken, MintError> {
-    // Claims that do not fit here could not fit in a token either. A fixed buffer that is
-    // wiped on drop leaves no copy of the secret behind, as a growing `Vec` would on each
-    // reallocation, and costs no allocation.
-    const MAX_PLAINTEXT: usize = MAX_TOKEN_BYTES / 4 * 3;
-    let mut buffer = zeroize::Zeroizing::new([0u8; MAX_PLAINTEXT]);
-    let plain = postcard::to_slice(claims, buffer.as_mut_slice()).map_err(|e| match e {
-        postcard::Error::SerializeBufferFull => MintError::TooLarge(MAX_PLAINTEXT),
-        other => MintError::Encode(other.to_string()),
-    })?;
+    // Sized exactly first: a `Vec` that grew would leave unwiped copies of the secret behind
+    // in the memory it gave back at each reallocation.
+    let encode = |e: postcard::Error| MintError::Encode(e.to_string());
+    let size = postcard::experimental::serialized_size(claims).map_err(encode)?;
+    let plain = zeroize::Zeroizing::new(
+        postcard::to_extend(claims, Vec::with_capacity(size)).map_err(encode)?,
+    );
     let head = header(ring.sealing_id());
     // Room for the nonce and the tag as well, so sealing does not reallocate.
     let mut bytes = Vec::with_capacity(head.len() + plain.len() + 64);
     bytes.extend_from_slice(&head);
-    ring.seal_into(nonce, &head, plain, &mut bytes)?;
+    ring.seal_into(nonce, &head, &plain, &mut bytes)?;
     let token = STANDARD.encode(&bytes);
     if token.len() > MAX_TOKEN_BYTES {
         return Err(MintError::TooLarge(token.len()));
