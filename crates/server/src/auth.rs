@@ -53,7 +53,10 @@ pub struct AuthContext<'a> {
 const SKEW: Duration = Duration::minutes(15);
 
 /// Authenticates a request that must be signed.
-pub fn authenticate(req: &HttpRequest<'_>, ctx: &AuthContext<'_>) -> Result<Caller, AuthError> {
+pub fn authenticate<'s>(
+    req: &HttpRequest<'_>,
+    ctx: &AuthContext<'s>,
+) -> Result<Caller<'s>, AuthError> {
     let claim = verify::parse(req)?.ok_or(AuthError::Missing)?;
     claim.check_scope(ctx.service, |region| {
         ctx.regions.iter().any(|r| r == "*" || r == region)
@@ -63,11 +66,11 @@ pub fn authenticate(req: &HttpRequest<'_>, ctx: &AuthContext<'_>) -> Result<Call
 }
 
 /// Resolves the credentials (key status, then session token), then checks the HMAC.
-fn resolve_and_verify(
+fn resolve_and_verify<'s>(
     claim: &Claim<'_>,
     req: &HttpRequest<'_>,
-    ctx: &AuthContext<'_>,
-) -> Result<Caller, AuthError> {
+    ctx: &AuthContext<'s>,
+) -> Result<Caller<'s>, AuthError> {
     let id = AccessKeyId::parse(&claim.access_key_id).ok_or(AuthError::UnknownKey)?;
     match id.kind() {
         KeyKind::LongTerm => {
@@ -79,7 +82,7 @@ fn resolve_and_verify(
                 return Err(AuthError::TokenWithLongTermKey);
             }
             let identity = match &key.owner {
-                KeyOwner::User(u) => Identity::User(u.clone()),
+                KeyOwner::User(u) => Identity::User(u),
                 KeyOwner::Root(a) => Identity::Root(*a),
             };
             let credential = Credential::LongTerm {
@@ -116,7 +119,7 @@ fn resolve_and_verify(
                 SessionPrincipal::User { unique_id } => Identity::User(
                     ctx.snapshot
                         .user(unique_id)
-                        .cloned()
+                        .map(|u| &**u)
                         .ok_or(AuthError::UnknownKey)?,
                 ),
                 SessionPrincipal::Root => Identity::Root(account),
@@ -125,7 +128,7 @@ fn resolve_and_verify(
                         Some(id) => Some(
                             ctx.snapshot
                                 .user(id)
-                                .cloned()
+                                .map(|u| &**u)
                                 .ok_or(AuthError::UnknownKey)?,
                         ),
                         None => None,
@@ -141,7 +144,7 @@ fn resolve_and_verify(
                     role: ctx
                         .snapshot
                         .role(unique_id)
-                        .cloned()
+                        .map(|r| &**r)
                         .ok_or(AuthError::UnknownKey)?,
                     session_name: session_name.clone(),
                 },

@@ -95,9 +95,9 @@ pub enum AuthzError {
 
 /// A request cleared to run: it can only be built by [`authorize`].
 #[derive(Debug)]
-pub struct Authorized {
+pub struct Authorized<'s> {
     /// The caller.
-    pub caller: Caller,
+    pub caller: Caller<'s>,
     /// The request.
     pub request: Request,
 }
@@ -172,11 +172,11 @@ pub fn check(caller: &Caller, need: Requirement, env: &RequestEnv<'_>) -> Result
 }
 
 /// Authorizes an STS request: only this function makes an [`Authorized`].
-pub fn authorize(
-    caller: Caller,
+pub fn authorize<'s>(
+    caller: Caller<'s>,
     request: Request,
     env: &RequestEnv<'_>,
-) -> Result<Authorized, AuthzError> {
+) -> Result<Authorized<'s>, AuthzError> {
     check(&caller, requirement(&request, &caller, env.partition), env)?;
     Ok(Authorized { caller, request })
 }

@@ -196,7 +196,7 @@ pub(crate) async fn apply_to(
 }
 
 /// The account root, as which a bootstrap file's calls run.
-fn root(account: AccountId, config: &Config) -> Caller {
+fn root(account: AccountId, config: &Config) -> Caller<'static> {
     Caller {
         identity: Identity::Root(account),
         credential: Credential::LongTerm {

@@ -190,7 +190,7 @@ pub struct Authorized {
 /// Checks the caller against the plan's requirement.
 pub fn authorize(
     planned: Planned,
-    caller: &Caller,
+    caller: &Caller<'_>,
     env: &RequestEnv<'_>,
 ) -> Result<Authorized, AuthzError> {
     check(caller, planned.requirement, env)?;
@@ -265,7 +265,7 @@ fn owner_arn(snapshot: &Snapshot, caller: &Caller, owner: &Owner) -> String {
 pub fn plan(
     action: Action,
     request: Request,
-    caller: &Caller,
+    caller: &Caller<'_>,
     snapshot: &Snapshot,
 ) -> Result<Planned, IamError> {
     let permission = format!("iam:{}", action.name());
@@ -470,7 +470,7 @@ pub(crate) struct Ctx<'a, S> {
     pub(crate) action: Action,
     pub(crate) app: &'a App<S>,
     pub(crate) snapshot: &'a Snapshot,
-    pub(crate) caller: &'a Caller,
+    pub(crate) caller: &'a Caller<'a>,
     pub(crate) now: OffsetDateTime,
 }
 
@@ -585,7 +585,7 @@ pub async fn execute<S: Store>(
     authorized: Authorized,
     app: &App<S>,
     snapshot: &Snapshot,
-    caller: &Caller,
+    caller: &Caller<'_>,
     now: OffsetDateTime,
 ) -> Result<Response, IamError> {
     let ctx = Ctx {

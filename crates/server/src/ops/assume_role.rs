@@ -8,7 +8,6 @@ use crate::authorize::denial_reason;
 use crate::principal::{Caller, Credential, role_session_arn, role_session_id};
 use crate::snapshot::Role;
 use crate::tokens::{Origin, PackedSession, SessionPrincipal};
-use std::sync::Arc;
 use tessera_policy::{Context, Decision, Missing};
 use tessera_proto::sts::{AssumeRole, Response, RoleSessionOut};
 use tessera_proto::{AccountId, Arn};
@@ -18,7 +17,7 @@ const ONE_HOUR: u32 = 3600;
 
 /// Resolves `RoleArn` to a role. Anything that does not name an existing role of this
 /// partition answers exactly like a policy denial, so non-existence is never revealed.
-pub(super) fn resolve_role(arn_text: &str, ctx: &OpContext<'_>) -> Option<Arc<Role>> {
+pub(super) fn resolve_role<'s>(arn_text: &str, ctx: &OpContext<'s>) -> Option<&'s Role> {
     let arn = Arn::parse(arn_text)?;
     if arn.partition() != ctx.snapshot.partition || arn.service() != "iam" {
         return None;
@@ -28,7 +27,7 @@ pub(super) fn resolve_role(arn_text: &str, ctx: &OpContext<'_>) -> Option<Arc<Ro
     ctx.snapshot
         .role_named(account, name)
         .filter(|r| r.arn.as_str() == arn_text)
-        .cloned()
+        .map(|r| &**r)
 }
 
 /// Session tags after inheritance (spec §3.0.5): the caller's transitive tags, then this
@@ -153,7 +152,7 @@ pub(super) fn run(
             caller,
             req,
             ctx,
-            &role,
+            role,
             &tags,
             mfa_now,
             source_identity.as_deref(),
@@ -235,8 +234,8 @@ pub(super) fn run(
     )?;
     Ok(Response::AssumedRole(Box::new(RoleSessionOut {
         credentials,
-        assumed_role_id: role_session_id(&role, &req.role_session_name),
-        arn: role_session_arn(partition, &role, &req.role_session_name),
+        assumed_role_id: role_session_id(role, &req.role_session_name),
+        arn: role_session_arn(partition, role, &req.role_session_name),
         packed_policy_size,
         source_identity,
     })))

@@ -303,7 +303,7 @@ pub(super) async fn run<S: Store>(
 
     let session = federated::assume(
         ctx,
-        &role,
+        role,
         federated::Identity {
             provider_arn: provider.arn.clone(),
             provider_account: provider.account,

@@ -53,7 +53,7 @@ pub(super) async fn run(
     .collect();
     let session = federated::assume(
         ctx,
-        &role,
+        role,
         federated::Identity {
             provider_arn: provider.arn.clone(),
             provider_account: provider.account,
