@@ -217,26 +217,23 @@ pub async fn handle<S: Store>(app: &App<S>, incoming: Incoming<'_>) -> Reply {
             )
         }
     };
-    let action_name = seen.action;
-    let seen_iam = seen.iam;
-    let caller_seen = seen.caller;
-    let (caller_arn, access_key_id) = caller_seen.unzip();
+    let (caller_arn, access_key_id) = seen
+        .caller
+        .as_ref()
+        .map(|(arn, key)| (arn.as_str(), key.as_str()))
+        .unzip();
     app.audit
-        .record(AuditRecord {
+        .record(&AuditRecord {
             event_time: now,
-            event_source: if seen_iam {
+            event_source: if seen.iam {
                 "iam.amazonaws.com"
             } else {
                 "sts.amazonaws.com"
             },
-            event_name: action_name.unwrap_or("-").to_owned(),
-            request_id: incoming.request_id,
-            source_ip: incoming.source_ip,
-            user_agent: incoming
-                .http
-                .header("user-agent")
-                .unwrap_or_default()
-                .to_owned(),
+            event_name: seen.action.unwrap_or("-"),
+            request_id: &incoming.request_id,
+            source_ip: &incoming.source_ip,
+            user_agent: incoming.http.header("user-agent").unwrap_or_default(),
             caller_arn,
             access_key_id,
             error_code,
