@@ -15,10 +15,10 @@ use tessera_proto::{AccountId, Arn};
 /// Default and chaining cap, in seconds.
 const ONE_HOUR: u32 = 3600;
 
-/// Resolves `RoleArn` to a role. Anything that does not name an existing role of this
-/// partition answers exactly like a policy denial, so non-existence is never revealed.
-pub(super) fn resolve_role<'s>(arn_text: &str, ctx: &OpContext<'s>) -> Option<&'s Role> {
-    let arn = Arn::parse(arn_text)?;
+/// Resolves a `RoleArn` (already parsed: the callers answer a malformed one differently) to a
+/// role. Anything that does not name an existing role of this partition answers exactly like a
+/// policy denial, so non-existence is never revealed.
+pub(super) fn resolve_role<'s>(arn: &Arn, ctx: &OpContext<'s>) -> Option<&'s Role> {
     if arn.partition() != ctx.snapshot.partition || arn.service() != "iam" {
         return None;
     }
@@ -26,7 +26,7 @@ pub(super) fn resolve_role<'s>(arn_text: &str, ctx: &OpContext<'s>) -> Option<&'
     let name = arn.resource().strip_prefix("role/")?.rsplit('/').next()?;
     ctx.snapshot
         .role_named(account, name)
-        .filter(|r| r.arn.as_str() == arn_text)
+        .filter(|r| r.arn.as_str() == arn.as_str())
         .map(|r| &**r)
 }
 
@@ -119,14 +119,10 @@ pub(super) fn run(
         resource: req.role_arn.clone(),
         reason,
     };
-    if Arn::parse(&req.role_arn).is_none() {
-        return Err(OpError::Invalid(format!(
-            "{} is not a valid role ARN.",
-            req.role_arn
-        )));
-    }
+    let role_arn = Arn::parse(&req.role_arn)
+        .ok_or_else(|| OpError::Invalid(format!("{} is not a valid role ARN.", req.role_arn)))?;
     let role =
-        resolve_role(&req.role_arn, ctx).ok_or_else(|| denied("sts:AssumeRole", String::new()))?;
+        resolve_role(&role_arn, ctx).ok_or_else(|| denied("sts:AssumeRole", String::new()))?;
     let mfa_now = verify_mfa(ctx, caller, req.mfa.as_ref())?;
     let claims = match &caller.credential {
         Credential::Session(c) => Some(c),

@@ -262,7 +262,7 @@ pub(super) async fn run<S: Store>(
     let attribute_duration = session_duration(&assertion)?;
     let source_identity = source_identity(&assertion)?;
     let (tags, transitive_tag_keys) = tags(&assertion)?;
-    let role = resolve_role(&req.role_arn, ctx).ok_or_else(denied)?;
+    let role = resolve_role(&role_arn, ctx).ok_or_else(denied)?;
 
     let mut secs = req
         .duration

@@ -36,7 +36,7 @@ pub(super) async fn run(
     let identity = federation
         .verify(token, &provider, ctx.now.unix_timestamp())
         .await?;
-    let role = resolve_role(&req.role_arn, ctx).ok_or(OpError::FederationDenied(ACTION))?;
+    let role = resolve_role(&role_arn, ctx).ok_or(OpError::FederationDenied(ACTION))?;
     let keys = [
         (
             format!("{}:aud", provider.url),
