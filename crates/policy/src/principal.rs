@@ -23,6 +23,10 @@ fn is_account_id(s: &str) -> bool {
 
 /// The account named by `arn:<partition>:iam::<account>:root`.
 fn root_account(arn: &str) -> Option<&str> {
+    // Most values are user or role ARNs: refuse them before splitting.
+    if !arn.ends_with(":root") {
+        return None;
+    }
     let mut parts = arn.splitn(6, ':');
     match (
         parts.next(),

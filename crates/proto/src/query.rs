@@ -54,7 +54,12 @@ fn decode_source(raw: &str) -> Result<Vec<Pair<'_>>, ApiError> {
             "The request could not be decoded: invalid percent-encoding or UTF-8.",
         )
     };
-    let mut out: Vec<Pair<'_>> = Vec::with_capacity(16);
+    // Most requests have parameters in only one of the two sources: the other costs nothing.
+    let mut out: Vec<Pair<'_>> = if raw.is_empty() {
+        Vec::new()
+    } else {
+        Vec::with_capacity(16)
+    };
     // `X-Amz-*` parameters carry a presigned request's signature; they belong to
     // authentication, which reads them itself, and are no operation's input.
     for item in raw

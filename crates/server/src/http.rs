@@ -15,6 +15,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use std::convert::Infallible;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 use tessera_proto::{ApiError, ErrorCode};
 use tessera_sigv4::HttpRequest;
@@ -26,7 +27,10 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn xml_response(status: u16, body: String, request_id: &str) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(body)));
+    // A boxed slice becomes `Bytes` without the extra allocation a `Vec` with spare capacity
+    // needs; shrinking it to fit is done in place by the allocator.
+    let body = Bytes::from(body.into_bytes().into_boxed_slice());
+    let mut response = Response::new(Full::new(body));
     *response.status_mut() =
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();
@@ -52,12 +56,12 @@ fn too_large(limit: usize, request_id: &str) -> Response<Full<Bytes>> {
 async fn serve_request<S: Store>(
     app: &'static App<S>,
     req: Request<Body>,
-    source_ip: String,
+    source_ip: Arc<str>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
-    let request_id = uuid::Uuid::new_v4()
+    let mut id_buffer = uuid::Uuid::encode_buffer();
+    let request_id: &str = uuid::Uuid::new_v4()
         .hyphenated()
-        .encode_lower(&mut uuid::Uuid::encode_buffer())
-        .to_owned();
+        .encode_lower(&mut id_buffer);
     if matches!(req.uri().path(), "/healthz" | "/readyz") && req.method() == hyper::Method::GET {
         let mut ok = Response::new(Full::new(Bytes::from_static(b"ok\n")));
         ok.headers_mut()
@@ -71,7 +75,7 @@ async fn serve_request<S: Store>(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
-        return Ok(too_large(limit, &request_id));
+        return Ok(too_large(limit, request_id));
     }
     let (parts, body) = req.into_parts();
     let body = if hyper::body::Body::is_end_stream(&body) {
@@ -79,7 +83,7 @@ async fn serve_request<S: Store>(
     } else {
         match Limited::new(body, limit).collect().await {
             Ok(collected) => collected.to_bytes(),
-            Err(_) => return Ok(too_large(limit, &request_id)),
+            Err(_) => return Ok(too_large(limit, request_id)),
         }
     };
     let headers: Vec<(&str, &str)> = parts
@@ -95,11 +99,11 @@ async fn serve_request<S: Store>(
             headers: &headers,
             body: &body,
         },
-        source_ip,
-        request_id: request_id.clone(),
+        source_ip: &source_ip,
+        request_id,
     };
     let Reply { status, body } = handle(app, incoming).await;
-    Ok(xml_response(status, body, &request_id))
+    Ok(xml_response(status, body, request_id))
 }
 
 /// Serves until `shutdown` completes, then drains connections for up to [`DRAIN_TIMEOUT`].
@@ -128,9 +132,10 @@ pub async fn serve<S: Store>(
                 // Responses are small and complete: send them at once.
                 let _ = stream.set_nodelay(true);
                 let dispatched = workers.dispatch(stream, |stream| {
-                    // `app` is a `&'static`: no reference count is touched per request. The
-                    // address is formatted once per connection, not per request.
-                    let source_ip = remote.ip().to_string();
+                    // `app` is a `&'static`: no shared reference count is touched per
+                    // request. The address is formatted once per connection, not per request;
+                    // its count is only ever touched by this connection's worker.
+                    let source_ip: Arc<str> = remote.ip().to_string().into();
                     let service =
                         service_fn(move |req| serve_request(app, req, source_ip.clone()));
                     let conn = http1::Builder::new()

@@ -20,9 +20,9 @@ pub struct Incoming<'a> {
     /// The request as SigV4 sees it.
     pub http: HttpRequest<'a>,
     /// Client address.
-    pub source_ip: String,
+    pub source_ip: &'a str,
     /// Request id, already chosen (it goes into a header too).
-    pub request_id: String,
+    pub request_id: &'a str,
 }
 
 /// The reply: HTTP status and XML body.
@@ -134,7 +134,7 @@ async fn run<S: Store>(
     let env = RequestEnv {
         partition: &snapshot.partition,
         now,
-        source_ip: &incoming.source_ip,
+        source_ip: incoming.source_ip,
     };
     match decoded.api {
         Api::Sts(action) => {
@@ -190,14 +190,14 @@ pub async fn handle<S: Store>(app: &App<S>, incoming: Incoming<'_>) -> Reply {
         Ok(Outcome::Sts(response)) => (
             Reply {
                 status: 200,
-                body: response.to_xml(&incoming.request_id),
+                body: response.to_xml(incoming.request_id),
             },
             None,
         ),
         Ok(Outcome::Iam(response)) => (
             Reply {
                 status: 200,
-                body: response.to_xml(&incoming.request_id),
+                body: response.to_xml(incoming.request_id),
             },
             None,
         ),
@@ -211,7 +211,7 @@ pub async fn handle<S: Store>(app: &App<S>, incoming: Incoming<'_>) -> Reply {
             (
                 Reply {
                     status: e.code.status(),
-                    body: e.to_xml(namespace, &incoming.request_id),
+                    body: e.to_xml(namespace, incoming.request_id),
                 },
                 Some(e.code.as_str()),
             )
@@ -231,8 +231,8 @@ pub async fn handle<S: Store>(app: &App<S>, incoming: Incoming<'_>) -> Reply {
                 "sts.amazonaws.com"
             },
             event_name: seen.action.unwrap_or("-"),
-            request_id: &incoming.request_id,
-            source_ip: &incoming.source_ip,
+            request_id: incoming.request_id,
+            source_ip: incoming.source_ip,
             user_agent: incoming.http.header("user-agent").unwrap_or_default(),
             caller_arn,
             access_key_id,
