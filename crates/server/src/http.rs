@@ -27,10 +27,7 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn xml_response(status: u16, body: String, request_id: &str) -> Response<Full<Bytes>> {
-    // A boxed slice becomes `Bytes` without the extra allocation a `Vec` with spare capacity
-    // needs; shrinking it to fit is done in place by the allocator.
-    let body = Bytes::from(body.into_bytes().into_boxed_slice());
-    let mut response = Response::new(Full::new(body));
+    let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() =
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();

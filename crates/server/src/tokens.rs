@@ -225,9 +225,8 @@ pub fn seal(
         postcard::to_extend(claims, Vec::with_capacity(size)).map_err(encode)?,
     );
     let head = header(ring.sealing_id());
-    // Room for the nonce and the tag as well, so sealing does not reallocate.
-    let mut bytes = Vec::with_capacity(head.len() + plain.len() + 64);
-    bytes.extend_from_slice(&head);
+    // `seal_into` reserves room for the nonce, the ciphertext and the tag itself.
+    let mut bytes = head.to_vec();
     ring.seal_into(nonce, &head, &plain, &mut bytes)?;
     let token = STANDARD.encode(&bytes);
     if token.len() > MAX_TOKEN_BYTES {
